@@ -1,0 +1,382 @@
+// Package session is the SockJS session core shared by every transport: the
+// state of one session, its two bounded queues, its timers and the table of
+// sessions. It does no I/O. Request goroutines block in it (on channels, so
+// testing/synctest can drive the timers); it never blocks while holding a
+// lock.
+package session
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Close codes and reasons the core itself uses.
+var (
+	// Interrupted is how a session ends when its receiving request went away
+	// before finishing, or when no receiver came back within the disconnect
+	// delay.
+	Interrupted = CloseError{Code: 1002, Reason: "Connection interrupted"}
+	// Busy is the frame sent to a second concurrent receiver.
+	Busy = CloseError{Code: 2010, Reason: "Another connection still open"}
+	// Normal is how a session ends when the application's handler returns
+	// without closing it.
+	Normal = CloseError{Code: 1000, Reason: "Normal closure"}
+)
+
+// Kind tells what a Frame carries.
+type Kind uint8
+
+// Frame kinds, in the order a receiver can meet them.
+const (
+	OpenFrame Kind = iota + 1
+	MessagesFrame
+	HeartbeatFrame
+	CloseFrame
+)
+
+// Frame is one unit a receiver writes: the open frame, a batch of messages,
+// a heartbeat, or the close frame.
+type Frame struct {
+	Kind     Kind
+	Messages []string    // MessagesFrame: every message queued, in order
+	Close    *CloseError // CloseFrame
+}
+
+// Session is one SockJS session. All methods are safe for concurrent use.
+type Session struct {
+	id       string
+	req      *http.Request
+	table    *Table
+	detached bool // a websocket session: not in the table, lives as long as its connection
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	out       []string // messages waiting for a receiver
+	outBytes  int
+	outWake   chan struct{} // one slot: wakes the attached receiver
+	outSpace  broadcast     // wakes Send callers waiting for queue space
+	in        []string      // messages waiting for Recv
+	inBytes   int
+	inWake    broadcast // wakes Recv callers
+	inSpace   broadcast // wakes Deliver callers waiting for queue space
+	detachEv  broadcast // wakes Attach callers waiting for the receiver slot
+	openSent  bool
+	closed    *CloseError
+	receiver  *Receiver
+	timer     *time.Timer // disconnect delay; nil for detached sessions
+	finalized bool
+}
+
+// broadcast wakes every goroutine waiting on it; it allocates only when
+// somebody waits. Guarded by the session's mutex.
+type broadcast struct{ ch chan struct{} }
+
+func (b *broadcast) wait() <-chan struct{} {
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+func (b *broadcast) notify() {
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
+	}
+}
+
+func newSession(t *Table, id string, r *http.Request, detached bool) *Session {
+	s := &Session{id: id, table: t, detached: detached, outWake: make(chan struct{}, 1)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.req = r.Clone(s.ctx)
+	s.req.Body = http.NoBody
+	s.req.GetBody = nil
+	return s
+}
+
+// ID returns the session id chosen by the client.
+func (s *Session) ID() string { return s.id }
+
+// Request returns a copy of the request that opened the session. Its body is
+// empty and its context is the session's.
+func (s *Session) Request() *http.Request { return s.req }
+
+// Context returns a context that is done when the session closes.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Send queues msg for the client. It blocks while the outbound queue holds
+// MaxQueuedBytes or more, until space frees, the session closes (the close
+// error is returned) or ctx ends (ctx.Err() is returned). A message larger
+// than the whole bound is accepted when the queue is empty.
+func (s *Session) Send(ctx context.Context, msg string) error {
+	for {
+		s.mu.Lock()
+		if s.closed != nil {
+			err := s.closed
+			s.mu.Unlock()
+			return err
+		}
+		if s.outBytes == 0 || s.outBytes+len(msg) <= s.table.cfg.MaxQueuedBytes {
+			s.out = append(s.out, msg)
+			s.outBytes += len(msg)
+			s.mu.Unlock()
+			s.wakeReceiver()
+			return nil
+		}
+		space := s.outSpace.wait()
+		s.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Session) wakeReceiver() {
+	select {
+	case s.outWake <- struct{}{}:
+	default:
+	}
+}
+
+// Recv returns the next message from the client. Messages that arrived before
+// the session closed are still returned; after them Recv returns the close
+// error (a *CloseError, which matches ErrClosed). If ctx ends first it returns
+// ctx.Err().
+func (s *Session) Recv(ctx context.Context) (string, error) {
+	for {
+		s.mu.Lock()
+		if len(s.in) > 0 {
+			m := s.in[0]
+			s.in[0] = ""
+			s.in = s.in[1:]
+			if len(s.in) == 0 {
+				s.in = nil
+			}
+			s.inBytes -= len(m)
+			s.inSpace.notify()
+			s.mu.Unlock()
+			return m, nil
+		}
+		if s.closed != nil {
+			err := s.closed
+			s.mu.Unlock()
+			return "", err
+		}
+		wake := s.inWake.wait()
+		s.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+// Deliver hands messages from the client to the application. It blocks while
+// the inbound queue holds MaxQueuedBytes or more, which pushes back on the
+// sender (an xhr_send request waits; a websocket stops being read). It
+// returns ErrClosed wrapped in the close error if the session has closed,
+// and ctx.Err() if ctx ends first.
+func (s *Session) Deliver(ctx context.Context, msgs []string) error {
+	for i := 0; i < len(msgs); {
+		s.mu.Lock()
+		if s.closed != nil {
+			err := s.closed
+			s.mu.Unlock()
+			return err
+		}
+		if s.inBytes > 0 && s.inBytes+len(msgs[i]) > s.table.cfg.MaxQueuedBytes {
+			space := s.inSpace.wait()
+			s.mu.Unlock()
+			select {
+			case <-space:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		for ; i < len(msgs); i++ {
+			if s.inBytes > 0 && s.inBytes+len(msgs[i]) > s.table.cfg.MaxQueuedBytes {
+				break
+			}
+			s.in = append(s.in, msgs[i])
+			s.inBytes += len(msgs[i])
+		}
+		s.inWake.notify()
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Close closes the session with a SockJS close frame c[code,"reason"]. The
+// attached receiver, if any, writes the frame and ends; later receivers get
+// the same frame until the disconnect delay passes. Close is idempotent: only
+// the first call has an effect. It never blocks.
+func (s *Session) Close(code int, reason string) error {
+	s.closeWith(&CloseError{Code: code, Reason: reason})
+	return nil
+}
+
+// closeWith records the close and wakes every waiter. It reports whether this
+// call closed the session.
+func (s *Session) closeWith(ce *CloseError) bool {
+	s.mu.Lock()
+	if s.closed != nil {
+		s.mu.Unlock()
+		return false
+	}
+	s.closed = ce
+	s.outSpace.notify()
+	s.inWake.notify()
+	s.inSpace.notify()
+	s.mu.Unlock()
+	s.cancel()
+	s.wakeReceiver()
+	return true
+}
+
+// Err returns the close error once the session has closed, nil before.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed == nil {
+		return nil
+	}
+	return s.closed
+}
+
+// Attach makes the caller the session's one receiver. ctx is the receiving
+// request's context. If another receiver is attached, Attach waits a short,
+// bounded time for it to be released (a client's next request can arrive
+// before the server has noticed that the previous one was aborted), then
+// returns ErrBusy.
+func (s *Session) Attach(ctx context.Context) (*Receiver, error) {
+	s.mu.Lock()
+	if s.receiver != nil {
+		deadline := time.NewTimer(s.table.cfg.AttachWait)
+		defer deadline.Stop()
+		for s.receiver != nil {
+			ev := s.detachEv.wait()
+			s.mu.Unlock()
+			select {
+			case <-ev:
+			case <-deadline.C:
+				return nil, ErrBusy
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			s.mu.Lock()
+		}
+	}
+	r := &Receiver{s: s}
+	s.receiver = r
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.mu.Unlock()
+	s.table.enter()
+	return r, nil
+}
+
+// Receiver is the attached receiving request of a session. Only its owner
+// (the request goroutine) calls its methods.
+type Receiver struct {
+	s         *Session
+	heartbeat *time.Timer
+	released  bool
+}
+
+// Next returns the next frame to write: the open frame first, then every
+// queued message as one batch, then the close frame once the session has
+// closed. When nothing happens for the heartbeat delay it returns a heartbeat
+// frame. It returns ctx.Err() when ctx ends first.
+func (r *Receiver) Next(ctx context.Context) (Frame, error) {
+	s := r.s
+	for {
+		s.mu.Lock()
+		switch {
+		case !s.openSent:
+			s.openSent = true
+			s.mu.Unlock()
+			return Frame{Kind: OpenFrame}, nil
+		case len(s.out) > 0:
+			msgs := s.out
+			s.out = nil
+			s.outBytes = 0
+			s.outSpace.notify()
+			s.mu.Unlock()
+			return Frame{Kind: MessagesFrame, Messages: msgs}, nil
+		case s.closed != nil:
+			ce := s.closed
+			s.mu.Unlock()
+			return Frame{Kind: CloseFrame, Close: ce}, nil
+		}
+		s.mu.Unlock()
+		if r.heartbeat == nil {
+			r.heartbeat = time.NewTimer(s.table.cfg.HeartbeatDelay)
+		} else {
+			r.heartbeat.Reset(s.table.cfg.HeartbeatDelay)
+		}
+		select {
+		case <-s.outWake:
+			r.heartbeat.Stop()
+		case <-r.heartbeat.C:
+			return Frame{Kind: HeartbeatFrame}, nil
+		case <-ctx.Done():
+			r.heartbeat.Stop()
+			return Frame{}, ctx.Err()
+		}
+	}
+}
+
+// Release detaches the receiver. The owner must call it exactly once, before
+// its response completes, so that the client's next request finds the slot
+// free. cause is nil when the receiver finished normally (a poll answered, a
+// response limit reached, the close frame written); otherwise it says how
+// the connection was lost, and the session closes with it unless it has
+// already closed.
+func (r *Receiver) Release(cause *CloseError) {
+	if r.released {
+		return
+	}
+	r.released = true
+	if r.heartbeat != nil {
+		r.heartbeat.Stop()
+	}
+	s := r.s
+	s.mu.Lock()
+	if s.receiver == r {
+		s.receiver = nil
+		s.detachEv.notify()
+	}
+	if !s.detached && s.timer != nil {
+		s.timer.Reset(s.table.cfg.DisconnectDelay)
+	}
+	s.mu.Unlock()
+	if cause != nil {
+		s.closeWith(cause)
+	}
+	if s.detached {
+		s.closeWith(&Interrupted)
+		s.table.finalize(s)
+	}
+	s.table.leave()
+}
+
+// expire runs when the disconnect delay passes with no receiver attached.
+func (s *Session) expire() {
+	s.mu.Lock()
+	if s.receiver != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.closeWith(&Interrupted)
+	s.table.finalize(s)
+}

@@ -1,0 +1,119 @@
+package sockjs
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-sockjs/sockjs/internal/session"
+	"github.com/go-sockjs/sockjs/transports"
+)
+
+// Handler serves one SockJS service. Its URL paths are relative to the
+// prefix it is mounted at: use Mount, http.StripPrefix, or a router that
+// strips the prefix. The service's root ("" or "/") answers the greeting.
+type Handler struct {
+	srv   *transports.Server
+	table *session.Table
+	log   *slog.Logger
+}
+
+// New returns a handler that calls fn, in a new goroutine, for every new
+// session. The session closes when fn returns. opts may be nil. New panics
+// if opts.AllowedOrigins has a malformed entry.
+func New(fn func(Session), opts *Options) *Handler {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.AllowedOrigins = append([]string(nil), o.AllowedOrigins...)
+	policy, err := transports.NewOriginPolicy(o.AllowedOrigins)
+	if err != nil {
+		panic(err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	table := session.NewTable(session.Config{
+		HeartbeatDelay:  orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay),
+		DisconnectDelay: orDefault(o.DisconnectDelay, DefaultDisconnectDelay),
+		AttachWait:      100 * time.Millisecond,
+		MaxQueuedBytes:  orDefault(o.MaxQueuedBytes, DefaultMaxQueuedBytes),
+		MaxSessions:     orDefault(o.MaxSessions, DefaultMaxSessions),
+	}, func(s *session.Session) { fn(s) })
+	cfg := transports.Config{
+		ResponseLimit:        orDefault(o.ResponseLimit, DefaultResponseLimit),
+		MaxMessageBytes:      orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
+		WriteTimeout:         orDefault(o.WriteTimeout, DefaultWriteTimeout),
+		CookieNeeded:         o.CookieNeeded,
+		ClientURL:            orDefault(o.ClientURL, DefaultClientURL),
+		Origins:              policy,
+		Hixie76:              o.EnableHixie76,
+		WebsocketCompression: o.WebsocketCompression,
+		ReadBufferSize:       orDefault(o.WebsocketReadBufferSize, 4096),
+		WriteBufferSize:      orDefault(o.WebsocketWriteBufferSize, 4096),
+		CloseWait:            time.Second,
+		Logger:               log,
+	}
+	for _, t := range o.DisabledTransports {
+		switch t {
+		case Websocket:
+			cfg.NoWebsocket = true
+		case RawWebsocket:
+			cfg.NoRawWebsocket = true
+		case XHRStreaming:
+			cfg.NoXHRStreaming = true
+		case XHRPolling:
+			cfg.NoXHRPolling = true
+		case EventSource:
+			cfg.NoEventSource = true
+		case HTMLFile:
+			cfg.NoHTMLFile = true
+		case JSONPPolling:
+			cfg.NoJSONP = true
+		}
+	}
+	return &Handler{srv: transports.NewServer(cfg, table), table: table, log: log}
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.srv.ServeHTTP(w, r)
+}
+
+// Shutdown stops the service: new sessions are refused with 503, every open
+// session is closed with CodeGoingAway (its receiver, if any, gets the close
+// frame), and Shutdown waits until every session function has returned and
+// every receiving request has finished. If ctx ends first it returns
+// ctx.Err(). http.Server.Shutdown does not wait for websockets or long
+// polls: call this first (for example from Server.RegisterOnShutdown, or
+// before Server.Shutdown). It may be called more than once.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	return h.table.Shutdown(ctx, session.CloseError{Code: CodeGoingAway, Reason: "Going away"})
+}
+
+// Sessions returns the number of open sessions.
+func (h *Handler) Sessions() int { return h.table.Len() }
+
+// Mount registers h on mux at prefix (for example "/echo"): both the exact
+// prefix, which answers the greeting, and everything below it. Note that
+// http.ServeMux redirects paths it considers unclean ("/echo//x"); no
+// SockJS client sends those.
+func Mount(mux *http.ServeMux, prefix string, h http.Handler) {
+	prefix = "/" + strings.Trim(prefix, "/")
+	sh := http.StripPrefix(prefix, h)
+	mux.Handle(prefix, sh)
+	mux.Handle(prefix+"/", sh)
+}

@@ -1,0 +1,122 @@
+package sockjs
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Transport names a SockJS transport, for Options.DisabledTransports.
+type Transport string
+
+// The transports a Handler serves. Every one is on unless disabled.
+const (
+	// Websocket is SockJS-framed websocket (/server/session/websocket).
+	// Disabling it also disables RawWebsocket, and /info then tells clients
+	// not to try websockets.
+	Websocket Transport = "websocket"
+	// RawWebsocket is the plain websocket endpoint (/websocket), for
+	// clients that speak no SockJS framing.
+	RawWebsocket Transport = "websocket-raw"
+	XHRStreaming Transport = "xhr-streaming" // streaming XHR responses
+	XHRPolling   Transport = "xhr-polling"   // long-polling XHR
+	EventSource  Transport = "eventsource"   // server-sent events
+	HTMLFile     Transport = "htmlfile"      // a streaming page in a hidden iframe
+	JSONPPolling Transport = "jsonp-polling" // script-tag long polling
+)
+
+// Defaults, used for zero fields of Options.
+const (
+	DefaultHeartbeatDelay  = 25 * time.Second
+	DefaultDisconnectDelay = 5 * time.Second
+	DefaultResponseLimit   = 128 << 10
+	DefaultMaxMessageBytes = 4 << 20
+	DefaultMaxQueuedBytes  = 1 << 20
+	DefaultMaxSessions     = 100_000
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultClientURL       = "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js"
+)
+
+// Options configures a Handler. The zero value (or a nil *Options) is a
+// valid configuration: the SockJS 0.3.3 defaults, every transport on,
+// same-origin requests only. New copies the options; changing them
+// afterwards has no effect.
+type Options struct {
+	// HeartbeatDelay is how long a receiving connection may stay silent
+	// before the server writes a heartbeat frame. Zero means 25 s.
+	HeartbeatDelay time.Duration
+
+	// DisconnectDelay is how long a session waits for the client's next
+	// receiving request before it closes. Zero means 5 s.
+	DisconnectDelay time.Duration
+
+	// ResponseLimit is how many bytes of frames a streaming response
+	// (xhr-streaming, eventsource, htmlfile) carries before the server ends
+	// it and the client opens another. Zero means 128 KiB.
+	ResponseLimit int
+
+	// MaxMessageBytes bounds a request body (xhr_send, jsonp_send; answered
+	// 413 beyond it) and an incoming websocket message (the connection is
+	// closed with 1009). It counts encoded bytes, so JSON escaping counts
+	// too. Zero means 4 MiB.
+	MaxMessageBytes int64
+
+	// MaxQueuedBytes bounds each session's queues, in bytes of message
+	// text: outbound (Session.Send blocks while it is full) and inbound
+	// (the client's sends wait while the application does not call Recv).
+	// One message larger than the bound is accepted when its queue is
+	// empty. Zero means 1 MiB.
+	MaxQueuedBytes int
+
+	// MaxSessions bounds the number of open sessions; a request that would
+	// open one more is answered 503. Zero means 100 000.
+	MaxSessions int
+
+	// WriteTimeout bounds every write to a client; a client that does not
+	// read for this long is disconnected. Zero means 10 s.
+	WriteTimeout time.Duration
+
+	// CookieNeeded turns on JSESSIONID handling, for load balancers that
+	// route on that cookie: /info tells clients to send cookies and every
+	// session response sets JSESSIONID.
+	CookieNeeded bool
+
+	// ClientURL is the sockjs-client script the iframe page loads; it must
+	// be the same version as the one on the client's page. Empty means
+	// sockjs-client 1.6.1 from jsDelivr.
+	ClientURL string
+
+	// AllowedOrigins is the one origin policy for CORS requests, websocket
+	// upgrades and the iframe, htmlfile and jsonp transports. Empty means
+	// the same origin only (the Origin's host equals the request's Host).
+	// Entries: "*" allows every origin (SockJS's classic behaviour: the
+	// Origin is echoed with credentials); "https://example.com" allows that
+	// exact origin; "example.com" or "*.example.com" allows a host (or its
+	// subdomains) on any scheme and port, "example.com:8080" that port
+	// only; "null" allows the null origin. Requests without an Origin (and,
+	// for the iframe transports, without a Referer) are allowed: they do
+	// not come from a browser page. A refused request gets 403.
+	AllowedOrigins []string
+
+	// DisabledTransports lists the transports not to serve; their URLs
+	// answer 404.
+	DisabledTransports []Transport
+
+	// EnableHixie76 accepts the obsolete, insecure draft-76 websocket
+	// handshake (pre-2011 browsers and proxies) on the framed websocket
+	// URL. Off by default; the official protocol suite needs it.
+	EnableHixie76 bool
+
+	// WebsocketCompression negotiates permessage-deflate when the client
+	// offers it.
+	WebsocketCompression bool
+
+	// WebsocketReadBufferSize and WebsocketWriteBufferSize are the I/O
+	// buffer sizes of each websocket connection. Zero means 4096. Write
+	// buffers are pooled between writes.
+	WebsocketReadBufferSize  int
+	WebsocketWriteBufferSize int
+
+	// Logger receives the handler's logs (session ids only at debug
+	// level). Nil means no logging.
+	Logger *slog.Logger
+}

@@ -1,0 +1,71 @@
+package transports
+
+import (
+	"net/http"
+	"time"
+)
+
+const (
+	noCache     = "no-store, no-cache, no-transform, must-revalidate, max-age=0"
+	oneYearSecs = "31536000"
+	oneYear     = 365 * 24 * time.Hour
+
+	typeText       = "text/plain; charset=UTF-8"
+	typeJavaScript = "application/javascript; charset=UTF-8"
+	typeJSON       = "application/json; charset=UTF-8"
+	typeHTML       = "text/html; charset=UTF-8"
+	typeEventSrc   = "text/event-stream"
+)
+
+// setNoCache marks a response as never cacheable.
+func setNoCache(h http.Header) {
+	h.Set("Cache-Control", noCache)
+}
+
+// setCacheable marks a response as cacheable for a year.
+func setCacheable(h http.Header) {
+	h.Set("Cache-Control", "public, max-age="+oneYearSecs)
+	h.Set("Expires", time.Now().Add(oneYear).UTC().Format(http.TimeFormat))
+}
+
+// setCORS writes the CORS answer for an allowed request: the request's
+// Origin (even "null") with credentials, or * when it has none.
+func setCORS(h http.Header, r *http.Request) {
+	h.Add("Vary", "Origin")
+	if o := r.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Allow-Credentials", "true")
+	} else {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
+	if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+		h.Set("Access-Control-Allow-Headers", rh)
+	}
+}
+
+// setCookie echoes JSESSIONID (or sets a dummy one) when the service needs
+// cookies, so that sticky load balancers can route on it.
+func (s *Server) setCookie(h http.Header, r *http.Request) {
+	if !s.cfg.CookieNeeded {
+		return
+	}
+	v := "dummy"
+	if c, err := r.Cookie("JSESSIONID"); err == nil && c.Value != "" {
+		v = c.Value
+	}
+	h.Add("Set-Cookie", (&http.Cookie{Name: "JSESSIONID", Value: v, Path: "/"}).String())
+}
+
+// options answers a CORS preflight: 204, cacheable, never a session.
+func (s *Server) options(w http.ResponseWriter, r *http.Request, methods string) {
+	if !s.checkOrigin(w, r, false) {
+		return
+	}
+	h := w.Header()
+	setCacheable(h)
+	setCORS(h, r)
+	s.setCookie(h, r)
+	h.Set("Access-Control-Allow-Methods", methods)
+	h.Set("Access-Control-Max-Age", oneYearSecs)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,66 @@
+package transports
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/go-sockjs/sockjs/internal/frame"
+	"github.com/go-sockjs/sockjs/internal/session"
+)
+
+// readMessages reads and decodes a sender's body, bounded by
+// MaxMessageBytes. form selects jsonp_send's rules (field d of a
+// urlencoded form). On failure it has answered: 413 for a body over the
+// limit, 500 with the SockJS text for a bad payload.
+func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, form bool) ([]string, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxMessageBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(w, http.StatusRequestEntityTooLarge, "request body too large (see Options.MaxMessageBytes)\n")
+		} else {
+			fail(w, http.StatusBadRequest, "cannot read the request body\n")
+		}
+		return nil, false
+	}
+	if form {
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt == "application/x-www-form-urlencoded" {
+			vals, err := url.ParseQuery(string(body))
+			if err != nil {
+				fail(w, http.StatusInternalServerError, frame.ErrPayloadExpected.Error())
+				return nil, false
+			}
+			body = []byte(vals.Get("d"))
+		}
+	}
+	msgs, err := frame.DecodeMessages(body)
+	if err != nil {
+		if errors.Is(err, frame.ErrBrokenJSON) {
+			fail(w, http.StatusInternalServerError, frame.ErrBrokenJSON.Error())
+		} else {
+			fail(w, http.StatusInternalServerError, frame.ErrPayloadExpected.Error())
+		}
+		return nil, false
+	}
+	return msgs, true
+}
+
+// deliver hands msgs to the session, waiting (bounded by the request's
+// context) while its inbound queue is full. Messages for a session that has
+// closed are dropped, as in sockjs-node.
+func deliver(w http.ResponseWriter, r *http.Request, sess *session.Session, msgs []string) bool {
+	err := sess.Deliver(r.Context(), msgs)
+	if err == nil || errors.Is(err, session.ErrClosed) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	fail(w, http.StatusInternalServerError, "internal error\n")
+	return false
+}

@@ -1,0 +1,246 @@
+// Package transports serves the HTTP side of one SockJS service: routing,
+// headers, and one file per transport that knows its request shape and its
+// framing. Every transport feeds the same session core
+// (internal/session); none holds session state of its own.
+//
+// The package is public for readability, not as an extension point: its
+// types take the module's internal types, so only package sockjs uses it.
+package transports
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-sockjs/sockjs/internal/session"
+)
+
+// Config is the resolved configuration of one service: package sockjs fills
+// every field from its Options.
+type Config struct {
+	ResponseLimit   int           // bytes of frames per streaming response
+	MaxMessageBytes int64         // largest request body or websocket message
+	WriteTimeout    time.Duration // deadline of every write to a client
+	CookieNeeded    bool          // JSESSIONID handling for sticky load balancers
+	ClientURL       string        // sockjs-client script loaded by the iframe page
+	Origins         *OriginPolicy
+
+	NoWebsocket    bool // both websocket endpoints
+	NoRawWebsocket bool
+	NoXHRStreaming bool
+	NoXHRPolling   bool
+	NoEventSource  bool
+	NoHTMLFile     bool
+	NoJSONP        bool
+	Hixie76        bool
+
+	WebsocketCompression bool
+	ReadBufferSize       int
+	WriteBufferSize      int
+	// CloseWait bounds how long a websocket waits for the client's close
+	// frame after sending its own.
+	CloseWait time.Duration
+
+	Logger *slog.Logger
+}
+
+// Server serves every SockJS URL of one service, below its prefix.
+type Server struct {
+	cfg    Config
+	table  *session.Table
+	iframe iframePage
+	up     upgrader
+	// frameAncestors is the CSP for pages that are framed; "" allows all.
+	frameAncestors string
+}
+
+// NewServer returns a server for the sessions in table.
+func NewServer(cfg Config, table *session.Table) *Server {
+	s := &Server{cfg: cfg, table: table}
+	s.iframe = newIframePage(cfg.ClientURL)
+	s.up = newUpgrader(&cfg)
+	s.frameAncestors = cfg.Origins.frameAncestors()
+	return s
+}
+
+// ServeHTTP routes a request whose URL path is relative to the service's
+// prefix ("" and "/" are the greeting).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt := route(r.URL.EscapedPath())
+	switch rt.kind {
+	case routeGreeting:
+		if !allow(w, r, "GET") {
+			return
+		}
+		s.greeting(w, r)
+	case routeInfo:
+		if r.Method == http.MethodOptions {
+			s.options(w, r, "OPTIONS, GET")
+			return
+		}
+		if !allow(w, r, "GET, OPTIONS") {
+			return
+		}
+		s.info(w, r)
+	case routeIframe:
+		if !allow(w, r, "GET") {
+			return
+		}
+		s.serveIframe(w, r)
+	case routeRawWebsocket:
+		if s.cfg.NoWebsocket || s.cfg.NoRawWebsocket {
+			http.NotFound(w, r)
+			return
+		}
+		if !allow(w, r, "GET") {
+			return
+		}
+		s.rawWebsocket(w, r)
+	case routeSession:
+		s.serveSession(w, r, rt)
+	default:
+		notFound(w, r)
+	}
+}
+
+func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, rt routed) {
+	c := s.cfg
+	switch rt.transport {
+	case "websocket":
+		if c.NoWebsocket {
+			break
+		}
+		if allow(w, r, "GET") {
+			s.websocket(w, r, rt.session)
+		}
+		return
+	case "xhr", "xhr_streaming":
+		if (rt.transport == "xhr" && c.NoXHRPolling) || (rt.transport == "xhr_streaming" && c.NoXHRStreaming) {
+			break
+		}
+		if r.Method == http.MethodOptions {
+			s.options(w, r, "OPTIONS, POST")
+			return
+		}
+		if !allow(w, r, "POST, OPTIONS") {
+			return
+		}
+		if rt.transport == "xhr" {
+			s.receive(w, r, rt.session, xhrPolling)
+		} else {
+			s.receive(w, r, rt.session, xhrStreaming)
+		}
+		return
+	case "xhr_send":
+		if c.NoXHRPolling && c.NoXHRStreaming && c.NoEventSource && c.NoHTMLFile {
+			break
+		}
+		if r.Method == http.MethodOptions {
+			s.options(w, r, "OPTIONS, POST")
+			return
+		}
+		if allow(w, r, "POST, OPTIONS") {
+			s.xhrSend(w, r, rt.session)
+		}
+		return
+	case "eventsource":
+		if c.NoEventSource {
+			break
+		}
+		if allow(w, r, "GET") {
+			s.receive(w, r, rt.session, eventSource)
+		}
+		return
+	case "htmlfile":
+		if c.NoHTMLFile {
+			break
+		}
+		if allow(w, r, "GET") {
+			s.receive(w, r, rt.session, htmlFile)
+		}
+		return
+	case "jsonp":
+		if c.NoJSONP {
+			break
+		}
+		if allow(w, r, "GET") {
+			s.receive(w, r, rt.session, jsonpPolling)
+		}
+		return
+	case "jsonp_send":
+		if c.NoJSONP {
+			break
+		}
+		if allow(w, r, "POST") {
+			s.jsonpSend(w, r, rt.session)
+		}
+		return
+	}
+	notFound(w, r)
+}
+
+// allow answers 405 (an Allow header, no body, no Content-Type) unless the
+// request's method is one of methods.
+func allow(w http.ResponseWriter, r *http.Request, methods string) bool {
+	if methodIn(r.Method, methods) {
+		return true
+	}
+	w.Header().Set("Allow", methods)
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	return false
+}
+
+// methodIn reports whether m is one of the comma-separated methods.
+func methodIn(m, methods string) bool {
+	for len(methods) > 0 {
+		i := 0
+		for i < len(methods) && methods[i] != ',' {
+			i++
+		}
+		name := methods[:i]
+		for len(name) > 0 && name[0] == ' ' {
+			name = name[1:]
+		}
+		if name == m {
+			return true
+		}
+		if i == len(methods) {
+			break
+		}
+		methods = methods[i+1:]
+	}
+	return false
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	w.Write([]byte("404 page not found\n"))
+}
+
+// fail answers a request with status and a one-line plain-text body.
+func fail(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", noCache)
+	w.WriteHeader(status)
+	w.Write([]byte(msg))
+}
+
+// openStatus maps a session-table error to an HTTP answer.
+func openFailed(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, session.ErrShuttingDown):
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "server shutting down\n")
+	case errors.Is(err, session.ErrTooManySessions):
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "too many sessions (see Options.MaxSessions)\n")
+	default:
+		fail(w, http.StatusInternalServerError, "internal error\n")
+	}
+}
