@@ -68,6 +68,13 @@ func NewServer(cfg Config, table *session.Table) *Server {
 // prefix ("" and "/" are the greeting).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r.URL.EscapedPath())
+	if rt.kind != routeRawWebsocket && !(rt.kind == routeSession && rt.transport == "websocket") &&
+		headerHasToken(r.Header, "Upgrade", "websocket") {
+		// A websocket upgrade to a URL that has none gets a plain answer
+		// (sockjs-node crashed here: CVE-2020-7693).
+		fail(w, http.StatusBadRequest, "websocket upgrade not supported on this URL\n")
+		return
+	}
 	switch rt.kind {
 	case routeGreeting:
 		if !allow(w, r, "GET") {

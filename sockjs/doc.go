@@ -1,0 +1,62 @@
+// Package sockjs serves SockJS 0.3.3: the protocol behind sockjs-client's
+// WebSocket-like object, with websocket and every HTTP fallback transport
+// (xhr-streaming, xhr-polling, eventsource, htmlfile, jsonp-polling, and a
+// raw websocket endpoint).
+//
+// A Handler serves one service. Mount it at a prefix and give it a function
+// to run for every new connection:
+//
+//	h := sockjs.New(func(s sockjs.Session) {
+//		for {
+//			msg, err := s.Recv(s.Context())
+//			if err != nil {
+//				return // closed: errors.Is(err, sockjs.ErrClosed)
+//			}
+//			s.Send(s.Context(), msg)
+//		}
+//	}, nil)
+//	mux := http.NewServeMux()
+//	sockjs.Mount(mux, "/echo", h)
+//
+// Every transport feeds the same session: the function never knows which
+// one a client chose.
+//
+// # Concurrency
+//
+// The function runs in its own goroutine, one per session; when it
+// returns, the session closes. Every Session method is safe for concurrent
+// use: one goroutine may Recv while others Send and another Closes. Send and
+// Recv block (see Limits) and take a context; Close never blocks.
+//
+// Inside the handler, each receiving request (a poll, a stream, a
+// websocket) is the only writer to its connection; a websocket also has one
+// reader goroutine, which ends with the connection. No lock is held while
+// writing to a client or while calling the application, so a slow client
+// delays only its own session.
+//
+// # Limits
+//
+// Every queue and body is bounded; the Options fields say the defaults.
+// Session.Send blocks while the session's outbound queue is full
+// (MaxQueuedBytes), until the client catches up, the session closes or the
+// context ends: use a context with a deadline to drop slow clients.
+// Messages from the client wait in an inbound queue of the same bound; when
+// it is full, the client's next send waits (an xhr_send request is held, a
+// websocket is not read) until Recv makes room. Bodies and websocket
+// messages over MaxMessageBytes are refused (413, close 1009). Sessions
+// over MaxSessions are refused with 503. Every write to a client has a
+// deadline (WriteTimeout).
+//
+// # Origins
+//
+// One allow-list (Options.AllowedOrigins) decides for CORS, websocket
+// upgrades and the iframe-based transports. The default is the same origin
+// only; "*" restores SockJS's classic allow-everything behaviour.
+//
+// # Shutdown
+//
+// http.Server.Shutdown neither ends long polls nor closes hijacked
+// websockets. Call Handler.Shutdown: it refuses new sessions, sends every
+// session a close frame (1001 "Going away") and waits for every session
+// function and every receiving request to finish.
+package sockjs

@@ -1,0 +1,183 @@
+package sockjs_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/go-sockjs/sockjs/sockjs"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestMount(t *testing.T) {
+	h := sockjs.New(func(sockjs.Session) {}, nil)
+	mux := http.NewServeMux()
+	sockjs.Mount(mux, "/echo", h)
+	mux.HandleFunc("/other", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("other")) })
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	defer h.Shutdown(context.Background())
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/echo", 200, "Welcome to SockJS!\n"}, // not a redirect
+		{"/echo/", 200, "Welcome to SockJS!\n"},
+		{"/echo/info", 200, `"origins":["*:*"]`},
+		{"/echo/a/a", 404, ""},
+		{"/other", 200, "other"},
+	} {
+		status, body := get(t, ts.URL+tt.path)
+		if status != tt.status || !strings.Contains(body, tt.body) {
+			t.Errorf("GET %s = %d %q, want %d with %q", tt.path, status, body, tt.status, tt.body)
+		}
+	}
+}
+
+func TestOptionsZeroValueAndCopy(t *testing.T) {
+	opts := &sockjs.Options{AllowedOrigins: []string{"*"}}
+	h := sockjs.New(func(sockjs.Session) {}, opts)
+	opts.AllowedOrigins[0] = "https://only.example" // must not affect h
+	opts.DisabledTransports = []sockjs.Transport{sockjs.Websocket}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	defer h.Shutdown(context.Background())
+	req, _ := http.NewRequest("GET", ts.URL+"/info", nil)
+	req.Header.Set("Origin", "https://elsewhere.example")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"websocket":true`) {
+		t.Fatalf("changing Options after New changed the handler: %d %s", res.StatusCode, b)
+	}
+
+	defer func() {
+		if recover() == nil {
+			t.Error("New with a malformed origin did not panic")
+		}
+	}()
+	sockjs.New(func(sockjs.Session) {}, &sockjs.Options{AllowedOrigins: []string{"http://a b/"}})
+}
+
+// TestShutdown: every session gets a close frame, every handler returns,
+// Shutdown returns within its context, and no goroutine is left.
+func TestShutdown(t *testing.T) {
+	var mu sync.Mutex
+	var closes []error
+	h := sockjs.New(func(s sockjs.Session) {
+		_, err := s.Recv(context.Background())
+		mu.Lock()
+		closes = append(closes, err)
+		mu.Unlock()
+	}, nil)
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http")
+
+	var conns []*websocket.Conn
+	for i := 0; i < 3; i++ {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL+"/0/ws/websocket", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, m, _ := c.ReadMessage(); string(m) != "o" {
+			t.Fatalf("open frame %q", m)
+		}
+		conns = append(conns, c)
+	}
+	// An xhr-streaming receiver, held open.
+	res, err := http.Post(ts.URL+"/0/stream/xhr_streaming", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	streamed := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(res.Body)
+		streamed <- string(b)
+	}()
+	for h.Sessions() != 4 {
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for _, c := range conns {
+		_, m, err := c.ReadMessage()
+		if string(m) != `c[1001,"Going away"]` {
+			t.Errorf("websocket got %q, %v; want the close frame", m, err)
+		}
+	}
+	if s := <-streamed; !strings.HasSuffix(s, "o\nc[1001,\"Going away\"]\n") {
+		t.Errorf("stream ended with %q", s[len(s)-min(len(s), 40):])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(closes) != 4 {
+		t.Fatalf("%d handlers returned, want 4", len(closes))
+	}
+	for _, err := range closes {
+		var ce *sockjs.CloseError
+		if !errors.As(err, &ce) || ce.Code != sockjs.CodeGoingAway || !errors.Is(err, sockjs.ErrClosed) {
+			t.Errorf("handler saw %v, want CloseError 1001", err)
+		}
+	}
+	if status, _ := get(t, ts.URL+"/0/new/xhr"); status != 405 {
+		t.Errorf("GET xhr = %d", status)
+	}
+	r2, _ := http.Post(ts.URL+"/0/new/xhr", "text/plain", nil)
+	r2.Body.Close()
+	if r2.StatusCode != 503 {
+		t.Errorf("new session after Shutdown = %d, want 503", r2.StatusCode)
+	}
+}
+
+// TestShutdownDeadline: a handler that never returns makes Shutdown return
+// ctx.Err().
+func TestShutdownDeadline(t *testing.T) {
+	release := make(chan struct{})
+	h := sockjs.New(func(s sockjs.Session) { <-release }, nil)
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	res, _ := http.Post(ts.URL+"/0/x/xhr", "text/plain", nil)
+	res.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := h.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want DeadlineExceeded", err)
+	}
+	close(release)
+	if err := h.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second Shutdown = %v", err)
+	}
+}

@@ -1,0 +1,306 @@
+package transports
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
+
+	"github.com/go-sockjs/sockjs/internal/session"
+)
+
+// testServer runs an echo service over the transports.
+func testServer(t *testing.T, mod func(*Config)) (*httptest.Server, *session.Table) {
+	t.Helper()
+	policy, err := NewOriginPolicy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		ResponseLimit:   4096,
+		MaxMessageBytes: 1024,
+		WriteTimeout:    5 * time.Second,
+		ClientURL:       "/sockjs.js",
+		Origins:         policy,
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		CloseWait:       time.Second,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	table := session.NewTable(session.Config{
+		HeartbeatDelay:  time.Minute,
+		DisconnectDelay: time.Second,
+		AttachWait:      50 * time.Millisecond,
+		MaxQueuedBytes:  1 << 20,
+		MaxSessions:     100,
+	}, func(s *session.Session) {
+		for {
+			m, err := s.Recv(s.Context())
+			if err != nil {
+				return
+			}
+			s.Send(s.Context(), m)
+		}
+	})
+	ts := httptest.NewServer(NewServer(cfg, table))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := table.Shutdown(ctx, session.CloseError{Code: 1001, Reason: "Going away"}); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		ts.Close()
+	})
+	return ts, table
+}
+
+func do(t *testing.T, method, url string, body string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(b)
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMethodNotAllowedShape(t *testing.T) {
+	ts, _ := testServer(t, nil)
+	for _, tt := range []struct{ method, path, allow string }{
+		{"POST", "/0/0/websocket", "GET"},
+		{"GET", "/0/0/xhr", "POST, OPTIONS"},
+		{"GET", "/0/0/xhr_send", "POST, OPTIONS"},
+		{"GET", "/0/0/jsonp_send", "POST"},
+		{"POST", "/0/0/eventsource", "GET"},
+		{"POST", "/info", "GET, OPTIONS"},
+		{"DELETE", "/iframe.html", "GET"},
+	} {
+		res, body := do(t, tt.method, ts.URL+tt.path, "")
+		if res.StatusCode != 405 || res.Header.Get("Allow") != tt.allow || body != "" || res.Header.Get("Content-Type") != "" {
+			t.Errorf("%s %s = %d Allow=%q Content-Type=%q body=%q; want 405, Allow %q, no type, no body",
+				tt.method, tt.path, res.StatusCode, res.Header.Get("Allow"), res.Header.Get("Content-Type"), body, tt.allow)
+		}
+	}
+}
+
+func TestUpgradeOnPlainURL(t *testing.T) {
+	ts, _ := testServer(t, nil)
+	for _, p := range []string{"/info", "/", "/iframe.html", "/0/0/xhr", "/0/0/eventsource"} {
+		res, _ := do(t, "GET", ts.URL+p, "", "Upgrade", "websocket", "Connection", "Upgrade")
+		if res.StatusCode != 400 {
+			t.Errorf("upgrade to %s = %d, want 400", p, res.StatusCode)
+		}
+	}
+}
+
+func TestSenderErrors(t *testing.T) {
+	ts, _ := testServer(t, nil)
+	base := ts.URL + "/0/s1"
+	if res, body := do(t, "POST", base+"/xhr", ""); body != "o\n" {
+		t.Fatalf("open: %d %q", res.StatusCode, body)
+	}
+	for _, tt := range []struct {
+		name, path, body, ctype string
+		status                  int
+		text                    string
+	}{
+		{"broken json", "/xhr_send", `["x`, "", 500, "Broken JSON encoding."},
+		{"empty", "/xhr_send", "", "", 500, "Payload expected."},
+		{"too large", "/xhr_send", `["` + strings.Repeat("x", 2000) + `"]`, "", 413, "MaxMessageBytes"},
+		{"jsonp empty d", "/jsonp_send", "d=", "application/x-www-form-urlencoded", 500, "Payload expected."},
+		{"jsonp raw not url-decoded", "/jsonp_send", `["%61bc"]`, "text/plain", 200, "ok"},
+		{"jsonp too large", "/jsonp_send", "d=" + strings.Repeat("x", 2000), "application/x-www-form-urlencoded", 413, "MaxMessageBytes"},
+		{"unknown session", "/../s2/xhr_send", `["x"]`, "", 404, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url := base + tt.path
+			if strings.HasPrefix(tt.path, "/..") {
+				url = ts.URL + "/0/nosuch/xhr_send"
+			}
+			res, body := do(t, "POST", url, tt.body, "Content-Type", tt.ctype)
+			if res.StatusCode != tt.status || !strings.Contains(body, tt.text) {
+				t.Errorf("= %d %q, want %d containing %q", res.StatusCode, body, tt.status, tt.text)
+			}
+		})
+	}
+	if _, body := do(t, "POST", base+"/xhr", ""); body != `a["%61bc"]`+"\n" {
+		t.Errorf("jsonp_send raw body delivered as %q", body)
+	}
+}
+
+func TestCallbackValidation(t *testing.T) {
+	ts, _ := testServer(t, nil)
+	for _, tr := range []string{"htmlfile", "jsonp"} {
+		for _, tt := range []struct{ query, text string }{
+			{"", `"callback" parameter required`},
+			{"?c=", `invalid "callback" parameter`},
+			{"?c=%20", `invalid "callback" parameter`},
+			{"?c=abc(", `invalid "callback" parameter`},
+			{"?c=" + strings.Repeat("a", 33), `invalid "callback" parameter`},
+		} {
+			res, body := do(t, "GET", ts.URL+"/0/cb/"+tr+tt.query, "")
+			if res.StatusCode != 500 || body != tt.text {
+				t.Errorf("%s%s = %d %q, want 500 %q", tr, tt.query, res.StatusCode, body, tt.text)
+			}
+		}
+	}
+	if _, ok := ts.Config.Handler.(*Server).table.Lookup("cb"); ok {
+		t.Error("a request with a bad callback created a session")
+	}
+}
+
+// TestHTMLSafe checks that a message cannot end the script element of
+// htmlfile or break out of jsonp's string.
+func TestHTMLSafe(t *testing.T) {
+	ts, _ := testServer(t, nil)
+	evil := `</script><script>alert(1)</script><!-- -->` + "\u2028\u2029"
+	for _, tr := range []string{"htmlfile", "jsonp"} {
+		t.Run(tr, func(t *testing.T) {
+			sid := "html-" + tr
+			u := ts.URL + "/0/" + sid
+			if tr == "jsonp" {
+				do(t, "GET", u+"/jsonp?c=cb", "")
+			} else {
+				// Open with xhr, then read the messages over htmlfile.
+				do(t, "POST", u+"/xhr", "")
+			}
+			if res, _ := do(t, "POST", u+"/xhr_send", `["`+strings.ReplaceAll(evil, `"`, `\"`)+`"]`); res.StatusCode != 204 {
+				t.Fatalf("xhr_send: %d", res.StatusCode)
+			}
+			time.Sleep(50 * time.Millisecond)
+			var body string
+			if tr == "jsonp" {
+				_, body = do(t, "GET", u+"/jsonp?c=cb", "")
+			} else {
+				res, err := http.Get(u + "/htmlfile?c=cb")
+				if err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(res.Body)
+				var sb strings.Builder
+				for !strings.Contains(sb.String(), "p(\"a[") {
+					line, err := br.ReadString('\n')
+					sb.WriteString(line)
+					if err != nil {
+						break
+					}
+				}
+				line, _ := br.ReadString('\n')
+				sb.WriteString(line)
+				res.Body.Close()
+				body = sb.String()
+				body = body[strings.Index(body, "<script>\np(\"a["):]
+			}
+			payload := body
+			if tr == "htmlfile" {
+				payload = strings.TrimPrefix(payload, "<script>\np(")
+				payload = strings.TrimSuffix(payload, ");\n</script>\r\n")
+			}
+			for _, bad := range []string{"</script", "<!--", "-->", "\u2028", "\u2029", "<", ">"} {
+				if strings.Contains(payload, bad) {
+					t.Errorf("%s output contains %q: %q", tr, bad, payload)
+				}
+			}
+			if !strings.Contains(payload, `\\u003c/script\\u003e`) {
+				t.Errorf("%s output lacks the escaped message: %q", tr, payload)
+			}
+		})
+	}
+}
+
+func TestWebsocketLimits(t *testing.T) {
+	ts, table := testServer(t, nil)
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http")
+	c, _, err := websocket.DefaultDialer.Dial(wsURL+"/0/w/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, m, _ := c.ReadMessage(); string(m) != "o" {
+		t.Fatalf("first frame %q", m)
+	}
+	c.WriteMessage(websocket.TextMessage, []byte(`["`+strings.Repeat("x", 2000)+`"]`))
+	_, _, err = c.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		t.Fatalf("oversized message: %v, want close 1009", err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for table.Len() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := table.Len(); n != 0 {
+		t.Fatalf("%d sessions left after the websocket closed", n)
+	}
+}
+
+func TestOriginPolicy(t *testing.T) {
+	ts, _ := testServer(t, func(c *Config) {
+		c.Origins, _ = NewOriginPolicy([]string{"https://good.example", "*.friends.example"})
+	})
+	host := strings.TrimPrefix(ts.URL, "http://")
+	i := 0
+	for _, tt := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"", true},
+		{"http://" + host, true}, // same origin
+		{"https://good.example", true},
+		{"https://a.friends.example:8443", true},
+		{"https://evil.example", false},
+		{"https://friends.example.evil", false},
+		{"null", false},
+	} {
+		i++
+		res, _ := do(t, "GET", ts.URL+"/info", "", "Origin", tt.origin)
+		if (res.StatusCode == 200) != tt.ok {
+			t.Errorf("/info from %q = %d, want allowed=%v", tt.origin, res.StatusCode, tt.ok)
+		}
+		// The websocket answer is the same as the CORS answer.
+		h := http.Header{}
+		if tt.origin != "" {
+			h.Set("Origin", tt.origin)
+		}
+		c, wres, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/o/websocket", h)
+		if (err == nil) != tt.ok {
+			t.Errorf("websocket from %q: err=%v, want allowed=%v", tt.origin, err, tt.ok)
+		}
+		if err != nil && wres != nil && wres.StatusCode != 403 {
+			t.Errorf("refused websocket status = %d, want 403", wres.StatusCode)
+		}
+		if c != nil {
+			c.Close()
+		}
+		// jsonp judges the Referer when there is no Origin.
+		if tt.origin != "" && tt.origin != "null" {
+			res, _ := do(t, "GET", ts.URL+"/0/j"+strconv.Itoa(i)+"/jsonp?c=x", "", "Referer", tt.origin+"/page.html")
+			if (res.StatusCode == 200) != tt.ok {
+				t.Errorf("jsonp with Referer %q = %d, want allowed=%v", tt.origin, res.StatusCode, tt.ok)
+			}
+		}
+	}
+	res, _ := do(t, "GET", ts.URL+"/iframe.html", "")
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "frame-ancestors 'self'") || !strings.Contains(csp, "https://good.example") {
+		t.Errorf("iframe CSP = %q", csp)
+	}
+}
