@@ -57,6 +57,7 @@ func New(fn func(Session), opts *Options) *Handler {
 		ReadBufferSize:       orDefault(o.WebsocketReadBufferSize, 4096),
 		WriteBufferSize:      orDefault(o.WebsocketWriteBufferSize, 4096),
 		CloseWait:            time.Second,
+		LivenessTimeout:      orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay) + orDefault(o.PongTimeout, DefaultPongTimeout),
 		Logger:               log,
 	}
 	for _, t := range o.DisabledTransports {

@@ -33,6 +33,7 @@ const (
 	DefaultMaxQueuedBytes  = 1 << 20
 	DefaultMaxSessions     = 100_000
 	DefaultWriteTimeout    = 10 * time.Second
+	DefaultPongTimeout     = 10 * time.Second
 	DefaultClientURL       = "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js"
 )
 
@@ -74,6 +75,12 @@ type Options struct {
 	// WriteTimeout bounds every write to a client; a client that does not
 	// read for this long is disconnected. Zero means 10 s.
 	WriteTimeout time.Duration
+
+	// PongTimeout is how long after a heartbeat a websocket client must
+	// have answered (with any frame; browsers answer the server's ping by
+	// themselves) before the connection is closed as dead. Zero means
+	// 10 s, so a dead peer is closed within HeartbeatDelay + PongTimeout.
+	PongTimeout time.Duration
 
 	// CookieNeeded turns on JSESSIONID handling, for load balancers that
 	// route on that cookie: /info tells clients to send cookies and every

@@ -41,6 +41,11 @@ type Config struct {
 	// CloseWait bounds how long a websocket waits for the client's close
 	// frame after sending its own.
 	CloseWait time.Duration
+	// LivenessTimeout is how long a websocket may go without any frame from
+	// the client (data, pong or close) before it is closed as dead. The
+	// server pings on every heartbeat, and browsers answer pings by
+	// themselves, so a live client is never cut. Zero: no read deadline.
+	LivenessTimeout time.Duration
 
 	Logger *slog.Logger
 }

@@ -19,6 +19,10 @@ import (
 
 // testServer runs an echo service over the transports.
 func testServer(t *testing.T, mod func(*Config)) (*httptest.Server, *session.Table) {
+	return testServerHB(t, mod, time.Minute)
+}
+
+func testServerHB(t *testing.T, mod func(*Config), heartbeat time.Duration) (*httptest.Server, *session.Table) {
 	t.Helper()
 	policy, err := NewOriginPolicy(nil)
 	if err != nil {
@@ -38,7 +42,7 @@ func testServer(t *testing.T, mod func(*Config)) (*httptest.Server, *session.Tab
 		mod(&cfg)
 	}
 	table := session.NewTable(session.Config{
-		HeartbeatDelay:  time.Minute,
+		HeartbeatDelay:  heartbeat,
 		DisconnectDelay: time.Second,
 		AttachWait:      50 * time.Millisecond,
 		MaxQueuedBytes:  1 << 20,
@@ -302,5 +306,56 @@ func TestOriginPolicy(t *testing.T) {
 	res, _ := do(t, "GET", ts.URL+"/iframe.html", "")
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "frame-ancestors 'self'") || !strings.Contains(csp, "https://good.example") {
 		t.Errorf("iframe CSP = %q", csp)
+	}
+}
+
+// TestWebsocketDeadPeer: a client that stops answering (no pong, nothing
+// read) is closed within heartbeat + liveness timeout, and its session ends.
+func TestWebsocketDeadPeer(t *testing.T) {
+	for _, path := range []string{"/0/dead/websocket", "/websocket"} {
+		t.Run(path, func(t *testing.T) {
+			ts, table := testServerHB(t, func(c *Config) { c.LivenessTimeout = 300 * time.Millisecond }, 100*time.Millisecond)
+			c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// Read nothing from now on: pings go unanswered.
+			start := time.Now()
+			for table.Len() != 0 {
+				if time.Since(start) > 3*time.Second {
+					t.Fatal("a silent client was not closed")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if d := time.Since(start); d < 250*time.Millisecond {
+				t.Fatalf("closed after %v, before the liveness timeout", d)
+			}
+		})
+	}
+}
+
+// TestWebsocketLivePeer: a client that answers pings stays connected past
+// many heartbeats.
+func TestWebsocketLivePeer(t *testing.T) {
+	ts, table := testServerHB(t, func(c *Config) { c.LivenessTimeout = 150 * time.Millisecond }, 50*time.Millisecond)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/live/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hb := 0
+	c.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	for {
+		_, m, err := c.ReadMessage() // answers pings
+		if err != nil {
+			break
+		}
+		if string(m) == "h" {
+			hb++
+		}
+	}
+	if hb < 5 || table.Len() != 1 {
+		t.Fatalf("%d heartbeats, %d sessions; want >= 5 heartbeats and the session alive", hb, table.Len())
 	}
 }

@@ -60,6 +60,34 @@ func (c gorillaConn) ping() error {
 	return c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
 }
 
+// keepAlive arms a read deadline that every frame from the client (data,
+// pong, ping, close) pushes back by d, so a dead peer is noticed within d
+// even when the writer has nothing to send.
+func (c gorillaConn) keepAlive(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(d))
+	c.SetPongHandler(func(string) error {
+		return c.SetReadDeadline(time.Now().Add(d))
+	})
+	c.SetPingHandler(func(data string) error {
+		c.SetReadDeadline(time.Now().Add(d))
+		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+}
+
+// extend pushes the read deadline back after a data frame.
+func (c gorillaConn) extend(d time.Duration) {
+	if d > 0 {
+		c.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
 // errBrokenFraming: a framed websocket message that is not a JSON array of
 // strings. The connection is closed at once, without a SockJS close frame.
 var errBrokenFraming = errors.New("sockjs: broken framing")
@@ -131,6 +159,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 // incoming messages and is joined before return.
 func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool) {
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
+	gc, isGorilla := conn.(gorillaConn)
+	if isGorilla {
+		gc.keepAlive(s.cfg.LivenessTimeout)
+	}
 	rcv, err := sess.Attach(context.Background())
 	if err != nil { // cannot happen: a detached session has no other receiver
 		conn.Close()
@@ -168,6 +200,9 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 		case framed:
 			*buf = appendFrame((*buf)[:0], f)
 			err = conn.WriteText(*buf)
+			if err == nil && f.Kind == session.HeartbeatFrame && isGorilla {
+				err = gc.ping()
+			}
 		case f.Kind == session.MessagesFrame:
 			for _, m := range f.Messages {
 				*buf = append((*buf)[:0], m...)
@@ -175,10 +210,8 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 					break
 				}
 			}
-		case f.Kind == session.HeartbeatFrame:
-			if gc, ok := conn.(gorillaConn); ok {
-				err = gc.ping()
-			}
+		case f.Kind == session.HeartbeatFrame && isGorilla:
+			err = gc.ping()
 		}
 		if err != nil {
 			break
@@ -208,10 +241,14 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 // connection fails or closes, and returns why.
 func (s *Server) readWebsocket(ctx context.Context, conn wsConn, sess *session.Session, framed bool) error {
 	one := make([]string, 1)
+	gc, isGorilla := conn.(gorillaConn)
 	for {
 		p, err := conn.ReadText()
 		if err != nil {
 			return err
+		}
+		if isGorilla {
+			gc.extend(s.cfg.LivenessTimeout)
 		}
 		var msgs []string
 		if framed {
