@@ -44,6 +44,9 @@ func New(fn func(Session), opts *Options) *Handler {
 		AttachWait:      100 * time.Millisecond,
 		MaxQueuedBytes:  orDefault(o.MaxQueuedBytes, DefaultMaxQueuedBytes),
 		MaxSessions:     orDefault(o.MaxSessions, DefaultMaxSessions),
+		MaxPerClient:    o.MaxSessionsPerClient,
+		ClientKey:       o.ClientKey,
+		Bind:            o.BindSession,
 	}, func(s *session.Session) { fn(s) })
 	cfg := transports.Config{
 		ResponseLimit:        orDefault(o.ResponseLimit, DefaultResponseLimit),

@@ -181,3 +181,43 @@ func TestShutdownDeadline(t *testing.T) {
 		t.Fatalf("second Shutdown = %v", err)
 	}
 }
+
+func TestBindSessionAndPerClientCap(t *testing.T) {
+	h := sockjs.New(func(s sockjs.Session) { <-s.Context().Done() }, &sockjs.Options{
+		BindSession:          sockjs.CookieValue("login"),
+		MaxSessionsPerClient: 2,
+		ClientKey:            sockjs.CookieValue("login"),
+	})
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	defer h.Shutdown(context.Background())
+	post := func(path, login, body string) int {
+		req, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(body))
+		req.AddCookie(&http.Cookie{Name: "login", Value: login})
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := post("/0/s1/xhr", "alice", ""); c != 200 {
+		t.Fatalf("open: %d", c)
+	}
+	if c := post("/0/s1/xhr_send", "mallory", `["x"]`); c != 404 {
+		t.Errorf("send from another login = %d, want 404", c)
+	}
+	if c := post("/0/s1/xhr_send", "alice", `["x"]`); c != 204 {
+		t.Errorf("send from the owner = %d, want 204", c)
+	}
+	if c := post("/0/s2/xhr", "alice", ""); c != 200 {
+		t.Errorf("second session: %d", c)
+	}
+	if c := post("/0/s3/xhr", "alice", ""); c != 503 {
+		t.Errorf("third session of one client = %d, want 503", c)
+	}
+	if c := post("/0/s3/xhr", "bob", ""); c != 200 {
+		t.Errorf("another client's session = %d, want 200", c)
+	}
+}

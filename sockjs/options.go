@@ -2,8 +2,27 @@ package sockjs
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
+
+	"github.com/go-sockjs/sockjs/internal/session"
 )
+
+// RemoteIP returns the IP address of r.RemoteAddr: the default ClientKey,
+// and a BindSession choice.
+func RemoteIP(r *http.Request) string { return session.RemoteIP(r) }
+
+// CookieValue returns a BindSession (or ClientKey) function that reads the
+// named cookie, for example a login session cookie.
+func CookieValue(name string) func(r *http.Request) string {
+	return func(r *http.Request) string {
+		c, err := r.Cookie(name)
+		if err != nil {
+			return ""
+		}
+		return c.Value
+	}
+}
 
 // Transport names a SockJS transport, for Options.DisabledTransports.
 type Transport string
@@ -71,6 +90,24 @@ type Options struct {
 	// MaxSessions bounds the number of open sessions; a request that would
 	// open one more is answered 503. Zero means 100 000.
 	MaxSessions int
+
+	// MaxSessionsPerClient bounds the sessions of one client (see
+	// ClientKey); beyond it a new session is answered 503. Zero means no
+	// per-client bound.
+	MaxSessionsPerClient int
+
+	// ClientKey names the client a request comes from, for
+	// MaxSessionsPerClient. Nil means RemoteIP. Behind a reverse proxy,
+	// return the address the proxy reports (only if you trust it).
+	ClientKey func(r *http.Request) string
+
+	// BindSession, when set, ties each session to the value it returns for
+	// the request that opened the session: requests for which it returns
+	// another value are answered as if the session did not exist, so a
+	// leaked session id is useless from elsewhere. RemoteIP and
+	// CookieValue("name") are ready-made choices. Nil: no binding (as in
+	// SockJS, the id alone addresses the session).
+	BindSession func(r *http.Request) string
 
 	// WriteTimeout bounds every write to a client; a client that does not
 	// read for this long is disconnected. Zero means 10 s.

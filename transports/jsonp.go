@@ -23,7 +23,7 @@ func (s *Server) jsonpSend(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	h := w.Header()
 	s.setCookie(h, r)
-	sess, ok := s.table.Lookup(id)
+	sess, ok := s.table.Lookup(id, r)
 	if !ok {
 		notFound(w, r)
 		return

@@ -249,6 +249,11 @@ func openFailed(w http.ResponseWriter, err error) {
 	case errors.Is(err, session.ErrShuttingDown):
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "server shutting down\n")
+	case errors.Is(err, session.ErrBoundElsewhere):
+		notFound(w, nil)
+	case errors.Is(err, session.ErrTooManyForClient):
+		w.Header().Set("Retry-After", "1")
+		fail(w, http.StatusServiceUnavailable, "too many sessions from this client (see Options.MaxSessionsPerClient)\n")
 	case errors.Is(err, session.ErrTooManySessions):
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many sessions (see Options.MaxSessions)\n")

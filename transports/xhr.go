@@ -19,7 +19,7 @@ func (s *Server) xhrSend(w http.ResponseWriter, r *http.Request, id string) {
 	h := w.Header()
 	setCORS(h, r)
 	s.setCookie(h, r)
-	sess, ok := s.table.Lookup(id)
+	sess, ok := s.table.Lookup(id, r)
 	if !ok {
 		notFound(w, r)
 		return

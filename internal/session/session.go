@@ -49,7 +49,9 @@ type Session struct {
 	id       string
 	req      *http.Request
 	table    *Table
-	detached bool // a websocket session: not in the table, lives as long as its connection
+	detached bool   // a websocket session: not in the table, lives as long as its connection
+	client   string // client key, for Config.MaxPerClient
+	bind     string // binding value, for Config.Bind
 
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -146,7 +147,7 @@ func TestDisconnectDelay(t *testing.T) {
 		if err := s.Err(); !errors.As(err, &ce) || ce.Code != 1002 || !errors.Is(err, ErrClosed) {
 			t.Fatalf("after the delay Err() = %v, want 1002 matching ErrClosed", err)
 		}
-		if _, ok := tb.Lookup("a"); ok {
+		if _, ok := tb.Lookup("a", httptest.NewRequest("GET", "/", nil)); ok {
 			t.Fatal("expired session still in the table")
 		}
 		if n := tb.Len(); n != 0 {
@@ -341,6 +342,51 @@ func TestHandlerReturnClosesSession(t *testing.T) {
 		}
 		if s.Request().Body == nil || s.Request().Context() != s.Context() {
 			t.Fatal("Request() must have an empty body and the session's context")
+		}
+		tb.Shutdown(context.Background(), Normal)
+	})
+}
+
+func TestPerClientCapAndBinding(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.MaxSessions = 100
+		cfg.MaxPerClient = 2
+		cfg.Bind = RemoteIP
+		tb, _ := newTable(t, cfg)
+		from := func(ip, id string) *http.Request {
+			r := httptest.NewRequest("POST", "/0/"+id+"/xhr", nil)
+			r.RemoteAddr = ip + ":1234"
+			return r
+		}
+		for _, id := range []string{"a", "b"} {
+			if _, _, err := tb.Open(id, from("10.0.0.1", id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := tb.Open("c", from("10.0.0.1", "c")); !errors.Is(err, ErrTooManyForClient) {
+			t.Fatalf("third session from one client: %v, want ErrTooManyForClient", err)
+		}
+		if _, _, err := tb.Open("c", from("10.0.0.2", "c")); err != nil {
+			t.Fatalf("another client is not limited: %v", err)
+		}
+		// Binding: session a belongs to 10.0.0.1.
+		if _, ok := tb.Lookup("a", from("10.0.0.2", "a")); ok {
+			t.Fatal("a bound session was found from another address")
+		}
+		if _, _, err := tb.Open("a", from("10.0.0.2", "a")); !errors.Is(err, ErrBoundElsewhere) {
+			t.Fatalf("receiver from another address: %v, want ErrBoundElsewhere", err)
+		}
+		s, ok := tb.Lookup("a", from("10.0.0.1", "a"))
+		if !ok {
+			t.Fatal("the owner cannot find its session")
+		}
+		// Closing frees the client's slot once the session is forgotten.
+		s.Close(3000, "bye")
+		time.Sleep(cfg.DisconnectDelay)
+		synctest.Wait()
+		if _, _, err := tb.Open("d", from("10.0.0.1", "d")); err != nil {
+			t.Fatalf("slot not freed after the session ended: %v", err)
 		}
 		tb.Shutdown(context.Background(), Normal)
 	})

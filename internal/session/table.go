@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -16,6 +17,12 @@ var (
 	ErrShuttingDown = errors.New("sockjs: shutting down")
 	// ErrBusy means another receiver is attached; answer c[2010,...].
 	ErrBusy = errors.New("sockjs: another connection still open")
+	// ErrTooManyForClient means the client already has MaxPerClient
+	// sessions; answer 503.
+	ErrTooManyForClient = errors.New("sockjs: too many sessions for this client")
+	// ErrBoundElsewhere means the session is bound to another client (see
+	// Config.Bind); answer as for an unknown session.
+	ErrBoundElsewhere = errors.New("sockjs: session bound to another client")
 )
 
 // Config holds the core's settings. Every field must be set (the public
@@ -28,6 +35,16 @@ type Config struct {
 	AttachWait     time.Duration
 	MaxQueuedBytes int // per session and per direction
 	MaxSessions    int
+
+	// ClientKey names the client a request comes from, for MaxPerClient.
+	// Nil: the IP address of r.RemoteAddr.
+	ClientKey func(r *http.Request) string
+	// MaxPerClient bounds the sessions of one client; 0: no bound.
+	MaxPerClient int
+	// Bind, when set, ties a session to the value it returns for the
+	// request that opened it: a later request with another value cannot
+	// use the session (ErrBoundElsewhere).
+	Bind func(r *http.Request) string
 }
 
 // Table holds the sessions of one service and runs the application's
@@ -37,30 +54,53 @@ type Table struct {
 	cfg Config
 	fn  func(*Session)
 
-	mu       sync.Mutex
-	sessions map[string]*Session   // sessions addressable by id (HTTP transports)
-	live     map[*Session]struct{} // every session not yet finalized, detached ones too
-	closing  bool
-	active   int // handler goroutines plus attached receivers
-	idle     broadcast
+	mu        sync.Mutex
+	sessions  map[string]*Session   // sessions addressable by id (HTTP transports)
+	live      map[*Session]struct{} // every session not yet finalized, detached ones too
+	perClient map[string]int        // live sessions by client key, when MaxPerClient > 0
+	closing   bool
+	active    int // handler goroutines plus attached receivers
+	idle      broadcast
 }
 
 // NewTable returns a table that runs fn for every new session. Returning
 // from fn closes the session.
 func NewTable(cfg Config, fn func(*Session)) *Table {
 	return &Table{
-		cfg:      cfg,
-		fn:       fn,
-		sessions: make(map[string]*Session),
-		live:     make(map[*Session]struct{}),
+		cfg:       cfg,
+		fn:        fn,
+		sessions:  make(map[string]*Session),
+		live:      make(map[*Session]struct{}),
+		perClient: make(map[string]int),
 	}
 }
 
-// Lookup returns the session with this id, if the table has it.
-func (t *Table) Lookup(id string) (*Session, bool) {
+// RemoteIP is the default client key: the IP address of r.RemoteAddr.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// check applies the session's binding to a later request.
+func (t *Table) check(s *Session, r *http.Request) error {
+	if t.cfg.Bind != nil && t.cfg.Bind(r) != s.bind {
+		return ErrBoundElsewhere
+	}
+	return nil
+}
+
+// Lookup returns the session with this id, if the table has it and r may
+// use it (see Config.Bind).
+func (t *Table) Lookup(id string, r *http.Request) (*Session, bool) {
 	t.mu.Lock()
 	s, ok := t.sessions[id]
 	t.mu.Unlock()
+	if ok && t.check(s, r) != nil {
+		return nil, false
+	}
 	return s, ok
 }
 
@@ -70,17 +110,22 @@ func (t *Table) Open(id string, r *http.Request) (s *Session, created bool, err 
 	t.mu.Lock()
 	if s, ok := t.sessions[id]; ok {
 		t.mu.Unlock()
+		if err := t.check(s, r); err != nil {
+			return nil, false, err
+		}
 		return s, false, nil
 	}
-	if err := t.admitLocked(); err != nil {
+	key := t.clientKey(r)
+	if err := t.admitLocked(key); err != nil {
 		t.mu.Unlock()
 		return nil, false, err
 	}
-	s = newSession(t, id, r, false)
+	s = t.newSessionLocked(id, r, key, false)
 	s.timer = time.AfterFunc(t.cfg.DisconnectDelay, s.expire)
 	t.sessions[id] = s
-	t.startLocked(s)
+	t.active++
 	t.mu.Unlock()
+	go t.run(s)
 	return s, true, nil
 }
 
@@ -89,14 +134,36 @@ func (t *Table) Open(id string, r *http.Request) (s *Session, created bool, err 
 // caller then either calls Start (the handshake succeeded) or Abandon (it
 // failed). Its receiver's Release ends it.
 func (t *Table) OpenDetached(id string, r *http.Request) (*Session, error) {
+	key := t.clientKey(r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.admitLocked(); err != nil {
+	if err := t.admitLocked(key); err != nil {
 		return nil, err
 	}
-	s := newSession(t, id, r, true)
+	return t.newSessionLocked(id, r, key, true), nil
+}
+
+func (t *Table) clientKey(r *http.Request) string {
+	if t.cfg.MaxPerClient <= 0 {
+		return ""
+	}
+	if t.cfg.ClientKey != nil {
+		return t.cfg.ClientKey(r)
+	}
+	return RemoteIP(r)
+}
+
+func (t *Table) newSessionLocked(id string, r *http.Request, key string, detached bool) *Session {
+	s := newSession(t, id, r, detached)
+	s.client = key
+	if t.cfg.Bind != nil {
+		s.bind = t.cfg.Bind(r)
+	}
 	t.live[s] = struct{}{}
-	return s, nil
+	if t.cfg.MaxPerClient > 0 {
+		t.perClient[key]++
+	}
+	return s
 }
 
 // Start runs the application's handler for a session from OpenDetached.
@@ -114,20 +181,17 @@ func (t *Table) Abandon(s *Session) {
 	t.finalize(s)
 }
 
-func (t *Table) admitLocked() error {
+func (t *Table) admitLocked(key string) error {
 	if t.closing {
 		return ErrShuttingDown
 	}
 	if len(t.live) >= t.cfg.MaxSessions {
 		return ErrTooManySessions
 	}
+	if t.cfg.MaxPerClient > 0 && t.perClient[key] >= t.cfg.MaxPerClient {
+		return ErrTooManyForClient
+	}
 	return nil
-}
-
-func (t *Table) startLocked(s *Session) {
-	t.live[s] = struct{}{}
-	t.active++
-	go t.run(s)
 }
 
 func (t *Table) run(s *Session) {
@@ -158,6 +222,11 @@ func (t *Table) finalize(s *Session) {
 		delete(t.sessions, s.id)
 	}
 	delete(t.live, s)
+	if t.cfg.MaxPerClient > 0 {
+		if t.perClient[s.client]--; t.perClient[s.client] <= 0 {
+			delete(t.perClient, s.client)
+		}
+	}
 	t.mu.Unlock()
 }
 
