@@ -168,7 +168,7 @@ func TestCallbackValidation(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := ts.Config.Handler.(*Server).table.Lookup("cb"); ok {
+	if _, ok := ts.Config.Handler.(*Server).table.Lookup("cb", httptest.NewRequest("GET", "/", nil)); ok {
 		t.Error("a request with a bad callback created a session")
 	}
 }
