@@ -2,6 +2,7 @@ package frame
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -39,41 +40,23 @@ import (
 // UTF-8, the WTF-8 form of a surrogate included, become U+FFFD, one per
 // byte, as in Go's utf8.DecodeRune.
 //
-// A string without escapes or invalid bytes costs exactly one allocation
-// (the conversion of its bytes); strings are never aliased to b.
+// Allocations: the result slice, and one per non-empty string (a string
+// without escapes or invalid bytes is a plain conversion of its bytes).
+// Strings with escapes are decoded in scratch space that is allocated at
+// most once per call (no larger than b) when it does not fit on the stack.
+// The strings never share memory with b, which the caller may reuse.
 func DecodeMessages(b []byte) ([]string, error) {
-	var arr [128]byte
-	d := decoder{b: b, buf: arr[:0]}
-	return d.messages()
-}
+	// Scratch space for strings that need unescaping; it stays on the
+	// stack unless the payload outgrows it.
+	var scratch [128]byte
+	buf := scratch[:0]
 
-type decoder struct {
-	b   []byte
-	buf []byte // scratch for strings that need unescaping
-}
-
-// isSpace reports whether c is JSON whitespace.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
-}
-
-// skipSpace returns the index of the first byte at or after i that is not
-// JSON whitespace, or len(b).
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-func (d *decoder) messages() ([]string, error) {
-	b := d.b
 	i := skipSpace(b, 0)
 	if i == len(b) {
 		return nil, ErrPayloadExpected
 	}
 	if b[i] != '[' {
-		return nil, d.notStrings()
+		return nil, notStrings(b)
 	}
 	i = skipSpace(b, i+1)
 	msgs := []string{}
@@ -85,14 +68,16 @@ func (d *decoder) messages() ([]string, error) {
 				return nil, ErrBrokenJSON
 			}
 			if b[i] != '"' {
-				return nil, d.notStrings()
+				return nil, notStrings(b)
 			}
-			s, next, ok := d.str(i + 1)
+			var s string
+			var ok bool
+			s, i, buf, ok = decodeString(b, i+1, buf)
 			if !ok {
 				return nil, ErrBrokenJSON
 			}
 			msgs = append(msgs, s)
-			i = skipSpace(b, next)
+			i = skipSpace(b, i)
 			if i >= len(b) {
 				return nil, ErrBrokenJSON
 			}
@@ -112,10 +97,24 @@ func (d *decoder) messages() ([]string, error) {
 	return msgs, nil
 }
 
+// isSpace reports whether c is JSON whitespace.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON whitespace, or len(b).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
 // notStrings is called when the payload turns out not to be an array of
 // strings; which error that is depends on whether it is valid JSON at all.
-func (d *decoder) notStrings() error {
-	if validJSON(d.b) {
+func notStrings(b []byte) error {
+	if validJSON(b) {
 		return ErrPayloadExpected
 	}
 	return ErrBrokenJSON
@@ -124,76 +123,115 @@ func (d *decoder) notStrings() error {
 // scanString returns the index of the first '"', '\\' or control character
 // at or after i, or len(b) if there is none.
 func scanString(b []byte, i int) int {
-	n := len(b)
-	for i+8 <= n {
+	// Eight bytes at a time, as in appendQuote: the lowest flagged byte is
+	// exactly the first one wanted.
+	for ; i+8 <= len(b); i += 8 {
 		w := binary.LittleEndian.Uint64(b[i:])
-		// Some byte below 0x20 (exact for the word as a whole), '"' or '\\'.
-		if (w-lsb*0x20)&^w&msb|hasZeroByte(w^(lsb*'"'))|hasZeroByte(w^(lsb*'\\')) != 0 {
-			break
+		q := w ^ (lsb * '"')
+		s := w ^ (lsb * '\\')
+		if bad := ((w-lsb*0x20)&^w | (q-lsb)&^q | (s-lsb)&^s) & msb; bad != 0 {
+			return i + bits.TrailingZeros64(bad)>>3
 		}
-		i += 8
 	}
-	for ; i < n; i++ {
+	for ; i < len(b); i++ {
 		if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
 			return i
 		}
 	}
-	return n
+	return len(b)
 }
 
-// str decodes the JSON string whose contents start at b[i] (just after the
-// opening quote). It returns the string and the index just after the
-// closing quote, or ok == false if the string is malformed.
-func (d *decoder) str(i int) (s string, next int, ok bool) {
-	b := d.b
+// decodeString decodes the JSON string whose contents start at b[i] (just
+// after the opening quote). It returns the string and the index just after
+// the closing quote, or ok == false if the string is malformed. buf is
+// scratch space, returned so that its growth can be reused.
+func decodeString(b []byte, i int, buf []byte) (s string, next int, _ []byte, ok bool) {
 	j := scanString(b, i)
-	if j < len(b) && b[j] == '"' && utf8.Valid(b[i:j]) {
-		return string(b[i:j]), j + 1, true
+	valid := utf8.Valid(b[i:j])
+	if valid && j < len(b) && b[j] == '"' {
+		return string(b[i:j]), j + 1, buf, true
 	}
-	buf := d.buf[:0]
-	for {
-		buf = appendValidUTF8(buf, b[i:j])
-		if j >= len(b) {
-			return "", 0, false
-		}
-		switch c := b[j]; {
+	// Slow path: decode into buf, then copy it into the string. buf is
+	// scratch, shared by all the strings of one payload; the rest of the
+	// payload is an upper bound for the decoded text, except for invalid
+	// bytes (each one becomes three), so buf grows at most once in practice.
+	if rest := len(b) - i; cap(buf) < rest {
+		buf = make([]byte, 0, rest)
+	}
+	if valid {
+		buf = append(buf[:0], b[i:j]...)
+	} else {
+		buf, j = buf[:0], i
+	}
+	for j < len(b) {
+		c := b[j]
+		switch {
 		case c == '"':
-			d.buf = buf
-			return string(buf), j + 1, true
+			return string(buf), j + 1, buf, true
 		case c == '\\':
 			buf, j, ok = unescape(buf, b, j)
 			if !ok {
-				return "", 0, false
+				return "", 0, buf, false
 			}
-		default: // control character
-			return "", 0, false
+		case c < 0x20:
+			return "", 0, buf, false
+		default:
+			// A run of plain text: ASCII other than '"', '\\' and control
+			// characters, and valid UTF-8 sequences.
+			k := j
+			for k < len(b) {
+				if c := b[k]; c < 0x80 {
+					if c < 0x20 || c == '"' || c == '\\' {
+						break
+					}
+					k++
+				} else if size := utf8SeqLen(b, k); size > 0 {
+					k += size
+				} else {
+					break
+				}
+			}
+			if k == j { // an invalid byte
+				buf = append(buf, "\uFFFD"...)
+				k++
+			} else {
+				buf = append(buf, b[j:k]...)
+			}
+			j = k
 		}
-		i = j
-		j = scanString(b, i)
 	}
+	return "", 0, buf, false // unterminated
 }
 
-// appendValidUTF8 appends seg to buf with each byte that is not part of
-// valid UTF-8 replaced by U+FFFD.
-func appendValidUTF8(buf, seg []byte) []byte {
-	if utf8.Valid(seg) {
-		return append(buf, seg...)
-	}
-	start := 0
-	for k := 0; k < len(seg); {
-		if seg[k] < utf8.RuneSelf {
-			k++
-			continue
+// utf8SeqLen returns the length of the valid UTF-8 sequence of two to four
+// bytes that starts at b[i] (b[i] >= 0x80), or 0 if there is none.
+// Surrogates (ED A0..BF xx) are not valid UTF-8.
+func utf8SeqLen(b []byte, i int) int {
+	c := b[i]
+	rest := len(b) - i
+	switch {
+	case c < 0xc2:
+	case c < 0xe0:
+		if rest >= 2 && b[i+1]&0xc0 == 0x80 {
+			return 2
 		}
-		r, size := utf8.DecodeRune(seg[k:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, seg[start:k]...)
-			buf = append(buf, "\uFFFD"...)
-			start = k + 1
+	case c < 0xf0:
+		if rest >= 3 {
+			c1, c2 := b[i+1], b[i+2]
+			if c1&0xc0 == 0x80 && c2&0xc0 == 0x80 && (c != 0xe0 || c1 >= 0xa0) && (c != 0xed || c1 < 0xa0) {
+				return 3
+			}
 		}
-		k += size
+	case c < 0xf5:
+		if rest >= 4 {
+			c1 := b[i+1]
+			if c1&0xc0 == 0x80 && b[i+2]&0xc0 == 0x80 && b[i+3]&0xc0 == 0x80 &&
+				(c != 0xf0 || c1 >= 0x90) && (c != 0xf4 || c1 < 0x90) {
+				return 4
+			}
+		}
 	}
-	return append(buf, seg[start:]...)
+	return 0
 }
 
 // unescape decodes the escape sequence at b[j] (a backslash), appends its

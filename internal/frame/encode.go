@@ -1,5 +1,7 @@
 package frame
 
+import "math/bits"
+
 // bytestring is the set of types the encoder works on, so that one body
 // serves both AppendQuote (string) and AppendJSString ([]byte) without a
 // conversion (which would copy).
@@ -33,31 +35,10 @@ const (
 // load64 reads eight bytes of s starting at i, little-endian. The compiler
 // turns the shifts and ors into a single load.
 func load64[T bytestring](s T, i int) uint64 {
-	_ = s[i+7]
-	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-}
-
-// hasZeroByte is non-zero if any byte of x is zero.
-func hasZeroByte(x uint64) uint64 {
-	return (x - lsb) & ^x & msb
-}
-
-// quoteClean reports whether none of the eight bytes in w needs attention
-// from the encoder: all are ASCII, none is a control character, '"', '\\',
-// '<', '>' or '&'.
-func quoteClean(w uint64) bool {
-	// (w - 0x20 in every byte) & ^w & msb is non-zero if some byte is below
-	// 0x20; the answer is exact for the word as a whole when no byte has its
-	// top bit set, and a top bit fails the test anyway.
-	bad := w&msb |
-		(w-lsb*0x20)&^w&msb |
-		hasZeroByte(w^(lsb*'"')) |
-		hasZeroByte(w^(lsb*'\\')) |
-		hasZeroByte(w^(lsb*'<')) |
-		hasZeroByte(w^(lsb*'>')) |
-		hasZeroByte(w^(lsb*'&'))
-	return bad == 0
+	t := s[i : i+8]
+	_ = t[7]
+	return uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
 }
 
 // AppendQuote appends s to dst as a JSON string literal, including the
@@ -99,8 +80,25 @@ func appendQuote[T bytestring](dst []byte, s T) []byte {
 	start := 0 // s[start:i] is pending, to be copied as is
 	i := 0
 	for i < n {
-		// Skip clean ASCII eight bytes at a time.
-		for i+8 <= n && quoteClean(load64(s, i)) {
+		// Skip clean ASCII eight bytes at a time: bytes without the top bit
+		// set, not below 0x20, and not '"', '\\', '<', '>' or '&'. For
+		// x = w ^ (c in every byte), (x - lsb) & ^x & msb flags the bytes of
+		// w equal to c (the bytes of x that are zero), and (w - 0x20 in every byte) & ^w & msb
+		// flags the bytes below 0x20. A borrow can flag a clean byte above
+		// a flagged one, never below, so the lowest flag is exact: the
+		// position of the first byte that needs work.
+		for i+8 <= n {
+			w := load64(s, i)
+			q := w ^ (lsb * '"')
+			b := w ^ (lsb * '\\')
+			l := w ^ (lsb * '<')
+			g := w ^ (lsb * '>')
+			a := w ^ (lsb * '&')
+			bad := (w | (w-lsb*0x20)&^w | (q-lsb)&^q | (b-lsb)&^b | (l-lsb)&^l | (g-lsb)&^g | (a-lsb)&^a) & msb
+			if bad != 0 {
+				i += bits.TrailingZeros64(bad) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= n {
@@ -133,10 +131,28 @@ func appendQuote[T bytestring](dst []byte, s T) []byte {
 			start = i
 			continue
 		}
-		// Non-ASCII: a run of sequences that need no escaping is consumed
-		// here without going back to the ASCII loop.
+		// Non-ASCII: consume a run of multi-byte sequences here without
+		// going back to the ASCII loop.
 		for {
-			size, esc := inspect(s, i)
+			// Inline fast path for the common sequences that are copied:
+			// two bytes, and three bytes with a lead other than E0 (which
+			// has overlong forms), E2 and EF (which start the SockJS
+			// ranges) and ED A0..BF (surrogates).
+			size := 0
+			var esc uint16
+			if c < 0xe0 {
+				if c >= 0xc2 && i+1 < n && s[i+1]&0xc0 == 0x80 {
+					size = 2
+				}
+			} else if c < 0xf0 && c != 0xe0 && c != 0xe2 && c != 0xef && i+2 < n {
+				c1, c2 := s[i+1], s[i+2]
+				if c1&0xc0 == 0x80 && c2&0xc0 == 0x80 && (c != 0xed || c1 < 0xa0) {
+					size = 3
+				}
+			}
+			if size == 0 {
+				size, esc = inspect(s, i)
+			}
 			if esc != 0 {
 				dst = append(dst, s[start:i]...)
 				dst = append(dst, '\\', 'u',
@@ -144,7 +160,10 @@ func appendQuote[T bytestring](dst []byte, s T) []byte {
 				start = i + size
 			}
 			i += size
-			if i >= n || s[i] < 0x80 {
+			if i >= n {
+				break
+			}
+			if c = s[i]; c < 0x80 {
 				break
 			}
 		}

@@ -35,7 +35,8 @@ import (
 
 // Errors returned by DecodeMessages. The HTTP senders (xhr_send, jsonp_send)
 // answer them with status 500 and the error text as the body, which is
-// exactly the text SockJS clients and the protocol test suite expect.
+// exactly the text SockJS clients and the protocol test suite expect (hence
+// the capital letters and full stops, unusual for Go errors).
 var (
 	// ErrPayloadExpected reports an empty payload (nothing but JSON
 	// whitespace), or a payload that is valid JSON but not an array of
