@@ -2,7 +2,6 @@ package sockjs
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -36,7 +35,7 @@ func New(fn func(Session), opts *Options) *Handler {
 	}
 	log := o.Logger
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		log = slog.New(slog.DiscardHandler)
 	}
 	table := session.NewTable(session.Config{
 		HeartbeatDelay:  orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay),
@@ -47,6 +46,8 @@ func New(fn func(Session), opts *Options) *Handler {
 		MaxPerClient:    o.MaxSessionsPerClient,
 		ClientKey:       o.ClientKey,
 		Bind:            o.BindSession,
+		Metrics:         o.Metrics,
+		Logger:          log,
 	}, func(s *session.Session) { fn(s) })
 	cfg := transports.Config{
 		ResponseLimit:        orDefault(o.ResponseLimit, DefaultResponseLimit),

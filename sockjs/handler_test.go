@@ -221,3 +221,93 @@ func TestBindSessionAndPerClientCap(t *testing.T) {
 		t.Errorf("another client's session = %d, want 200", c)
 	}
 }
+
+type countingMetrics struct {
+	mu                       sync.Mutex
+	opened, closed           map[string]int
+	codes                    map[int]int
+	framesOut, bytesOut      int
+	msgsIn, bytesIn, dropped int
+}
+
+func (m *countingMetrics) SessionOpened(tr string) { m.mu.Lock(); m.opened[tr]++; m.mu.Unlock() }
+func (m *countingMetrics) SessionClosed(tr string, code int) {
+	m.mu.Lock()
+	m.closed[tr]++
+	m.codes[code]++
+	m.mu.Unlock()
+}
+func (m *countingMetrics) FramesSent(_ string, f, b int) {
+	m.mu.Lock()
+	m.framesOut += f
+	m.bytesOut += b
+	m.mu.Unlock()
+}
+func (m *countingMetrics) MessagesReceived(_ string, n, b int) {
+	m.mu.Lock()
+	m.msgsIn += n
+	m.bytesIn += b
+	m.mu.Unlock()
+}
+func (m *countingMetrics) SendDropped(string) { m.mu.Lock(); m.dropped++; m.mu.Unlock() }
+
+// TestBroadcastAndMetrics: a session that does not read is closed with
+// CodeTooSlow by Broadcast while the others get every message, and the
+// metrics hooks see it all.
+func TestBroadcastAndMetrics(t *testing.T) {
+	m := &countingMetrics{opened: map[string]int{}, closed: map[string]int{}, codes: map[int]int{}}
+	sessions := make(chan sockjs.Session, 10)
+	h := sockjs.New(func(s sockjs.Session) {
+		sessions <- s
+		<-s.Context().Done()
+	}, &sockjs.Options{Metrics: m, MaxQueuedBytes: 1000})
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	defer h.Shutdown(context.Background())
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http")
+	fast, _, err := websocket.DefaultDialer.Dial(wsURL+"/0/fast/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	fast.ReadMessage() // o
+	// The slow session: opened by xhr polling, never polled again.
+	res, _ := http.Post(ts.URL+"/0/slow/xhr", "text/plain", nil)
+	res.Body.Close()
+	all := []sockjs.Session{<-sessions, <-sessions}
+
+	got := make(chan int)
+	go func() {
+		n := 0
+		for n < 20*10 {
+			_, b, err := fast.ReadMessage()
+			if err != nil {
+				break
+			}
+			n += strings.Count(string(b), "0123456789")
+		}
+		got <- n
+	}()
+	for i := 0; i < 20; i++ {
+		sockjs.Broadcast(strings.Repeat("0123456789", 10), all...)
+		time.Sleep(2 * time.Millisecond)
+	}
+	if n := <-got; n != 200 {
+		t.Fatalf("the reading client got %d/200 chunks", n)
+	}
+	var slow sockjs.Session
+	for _, s := range all {
+		if s.ID() == "slow" {
+			slow = s
+		}
+	}
+	var ce *sockjs.CloseError
+	if _, err := slow.Recv(context.Background()); !errors.As(err, &ce) || ce.Code != sockjs.CodeTooSlow {
+		t.Fatalf("slow session: %v, want CodeTooSlow", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.opened["websocket"] != 1 || m.opened["xhr-polling"] != 1 || m.codes[sockjs.CodeTooSlow] != 1 || m.dropped < 1 || m.framesOut < 2 {
+		t.Fatalf("metrics: %+v", m)
+	}
+}

@@ -160,6 +160,9 @@ type Options struct {
 	WebsocketReadBufferSize  int
 	WebsocketWriteBufferSize int
 
+	// Metrics receives counts (see Metrics). Nil means none.
+	Metrics Metrics
+
 	// Logger receives the handler's logs (session ids only at debug
 	// level). Nil means no logging.
 	Logger *slog.Logger

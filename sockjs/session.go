@@ -2,6 +2,7 @@ package sockjs
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/go-sockjs/sockjs/internal/session"
@@ -47,6 +48,9 @@ const (
 	CodeNormal = 1000
 	// CodeGoingAway is used by Shutdown (reason "Going away").
 	CodeGoingAway = 1001
+	// CodeTooSlow is used by Broadcast for a session whose queue is full
+	// (reason "Client too slow").
+	CodeTooSlow = 3008
 	// CodeInterrupted is used when the client went away: its receiving
 	// request was aborted, or none came back within the disconnect delay
 	// (reason "Connection interrupted").
@@ -54,3 +58,49 @@ const (
 )
 
 var _ Session = (*session.Session)(nil)
+
+// Metrics receives counts from a Handler (Options.Metrics): sessions opened
+// and closed by transport and close code, frames and bytes out, messages and
+// bytes in, dropped sends. Its methods are called concurrently on the hot
+// path and must not block. The prometheus module in this repository
+// implements it.
+type Metrics = session.Metrics
+
+// ErrQueueFull is returned by TrySend when the session's outbound queue is
+// full.
+var ErrQueueFull = session.ErrQueueFull
+
+// TrySend queues msg for s without waiting: it returns ErrQueueFull if the
+// session's queue (Options.MaxQueuedBytes) has no room, and the close error
+// if the session has closed.
+func TrySend(s Session, msg string) error {
+	if ss, ok := s.(*session.Session); ok {
+		return ss.TrySend(msg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Send(ctx, msg); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return ErrQueueFull
+		}
+		return err
+	}
+	return nil
+}
+
+// Broadcast sends msg to every session without ever waiting on a slow one:
+// a session whose queue is full is closed with CodeTooSlow ("Client too
+// slow") and the message is dropped for it; closed sessions are skipped. It
+// returns how many sessions queued the message.
+func Broadcast(msg string, sessions ...Session) int {
+	n := 0
+	for _, s := range sessions {
+		switch err := TrySend(s, msg); {
+		case err == nil:
+			n++
+		case errors.Is(err, ErrQueueFull):
+			s.Close(CodeTooSlow, "Client too slow")
+		}
+	}
+	return n
+}

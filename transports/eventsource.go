@@ -5,6 +5,7 @@ package transports
 // sockjs-client decodes it with decodeURI and SSE framing cannot carry CR or
 // LF.
 var eventSource = &framing{
+	name:        "eventsource",
 	contentType: typeEventSrc,
 	streaming:   true,
 	escape:      escapeEventSource,

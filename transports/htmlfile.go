@@ -7,6 +7,7 @@ import "strings"
 // inside a <script> element. The string escaping keeps '<', '>' and '&' out
 // of the page, so a message cannot end the script element.
 var htmlFile = &framing{
+	name:        "htmlfile",
 	contentType: typeHTML,
 	streaming:   true,
 	callback:    true,

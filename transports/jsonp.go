@@ -6,6 +6,7 @@ import "net/http"
 // as /**/callback("frame");. The /**/ prefix and nosniff defend against
 // Rosetta-Flash-style content sniffing.
 var jsonpPolling = &framing{
+	name:        "jsonp-polling",
 	contentType: typeJavaScript,
 	callback:    true,
 	referer:     true,

@@ -8,7 +8,7 @@ func (s *Server) rawWebsocket(w http.ResponseWriter, r *http.Request) {
 	if !checkUpgrade(w, r) || !s.checkOrigin(w, r, false) {
 		return
 	}
-	sess, err := s.table.OpenDetached("", r)
+	sess, err := s.table.OpenDetached("", "websocket-raw", r)
 	if err != nil {
 		openFailed(w, err)
 		return

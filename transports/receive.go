@@ -14,6 +14,7 @@ import (
 // its headers, its prelude and how it wraps a frame. Everything else is the
 // shared loop in receive.
 type framing struct {
+	name        string // the transport's name, for metrics and logs
 	contentType string
 	streaming   bool   // many frames per response, up to the response limit
 	cors        bool   // XHR-based: CORS headers
@@ -118,7 +119,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 	if !s.checkOrigin(w, r, fr.referer) {
 		return
 	}
-	sess, _, err := s.table.Open(id, r)
+	sess, _, err := s.table.Open(id, fr.name, r)
 	if err != nil {
 		openFailed(w, err)
 		return
@@ -177,6 +178,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 			return
 		}
 		written += len(*buf)
+		s.table.Metrics().FramesSent(fr.name, 1, len(*buf))
 		if f.Kind == session.CloseFrame || !fr.streaming || written >= s.cfg.ResponseLimit {
 			cause = nil
 			return

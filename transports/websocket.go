@@ -131,7 +131,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 		fail(w, http.StatusBadRequest, "hixie-76 websockets are not enabled (see Options.Hixie76)\n")
 		return
 	}
-	sess, err := s.table.OpenDetached(id, r)
+	sess, err := s.table.OpenDetached(id, "websocket", r)
 	if err != nil {
 		openFailed(w, err)
 		return
@@ -179,6 +179,7 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 
 	buf := getBuf()
 	defer putBuf(buf)
+	metrics, name := s.table.Metrics(), sess.Transport()
 	sentClose := false
 	for !sentClose {
 		f, err := rcv.Next(ctx)
@@ -200,6 +201,7 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 		case framed:
 			*buf = appendFrame((*buf)[:0], f)
 			err = conn.WriteText(*buf)
+			metrics.FramesSent(name, 1, len(*buf))
 			if err == nil && f.Kind == session.HeartbeatFrame && isGorilla {
 				err = gc.ping()
 			}
@@ -209,6 +211,7 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 				if err = conn.WriteText(*buf); err != nil {
 					break
 				}
+				metrics.FramesSent(name, 1, len(m))
 			}
 		case f.Kind == session.HeartbeatFrame && isGorilla:
 			err = gc.ping()

@@ -4,6 +4,7 @@ import "net/http"
 
 // xhr-polling: POST /{server}/{session}/xhr answers one frame per request.
 var xhrPolling = &framing{
+	name:        "xhr-polling",
 	contentType: typeJavaScript,
 	cors:        true,
 	suffix:      "\n",

@@ -6,6 +6,7 @@ import "bytes"
 // 'h' (so that old browsers start delivering progress events), then one frame
 // per line until the response limit.
 var xhrStreaming = &framing{
+	name:        "xhr-streaming",
 	contentType: typeJavaScript,
 	streaming:   true,
 	cors:        true,

@@ -7,6 +7,8 @@ package session
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -46,12 +48,13 @@ type Frame struct {
 
 // Session is one SockJS session. All methods are safe for concurrent use.
 type Session struct {
-	id       string
-	req      *http.Request
-	table    *Table
-	detached bool   // a websocket session: not in the table, lives as long as its connection
-	client   string // client key, for Config.MaxPerClient
-	bind     string // binding value, for Config.Bind
+	id        string
+	req       *http.Request
+	table     *Table
+	detached  bool   // a websocket session: not in the table, lives as long as its connection
+	transport string // the transport that opened it, for metrics and logs
+	client    string // client key, for Config.MaxPerClient
+	bind      string // binding value, for Config.Bind
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -100,6 +103,9 @@ func newSession(t *Table, id string, r *http.Request, detached bool) *Session {
 	return s
 }
 
+// Transport returns the name of the transport that opened the session.
+func (s *Session) Transport() string { return s.transport }
+
 // ID returns the session id chosen by the client.
 func (s *Session) ID() string { return s.id }
 
@@ -137,6 +143,31 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// ErrQueueFull is returned by TrySend when the outbound queue has no room.
+var ErrQueueFull = errors.New("sockjs: send queue full")
+
+// TrySend queues msg if the outbound queue has room and returns at once:
+// ErrQueueFull (counted as a drop) when it has none, the close error when
+// the session has closed.
+func (s *Session) TrySend(msg string) error {
+	s.mu.Lock()
+	if s.closed != nil {
+		err := s.closed
+		s.mu.Unlock()
+		return err
+	}
+	if s.outBytes != 0 && s.outBytes+len(msg) > s.table.cfg.MaxQueuedBytes {
+		s.mu.Unlock()
+		s.table.cfg.Metrics.SendDropped(s.transport)
+		return ErrQueueFull
+	}
+	s.out = append(s.out, msg)
+	s.outBytes += len(msg)
+	s.mu.Unlock()
+	s.wakeReceiver()
+	return nil
 }
 
 func (s *Session) wakeReceiver() {
@@ -213,6 +244,11 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 		s.inWake.notify()
 		s.mu.Unlock()
 	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m)
+	}
+	s.table.cfg.Metrics.MessagesReceived(s.transport, len(msgs), n)
 	return nil
 }
 
@@ -240,6 +276,11 @@ func (s *Session) closeWith(ce *CloseError) bool {
 	s.mu.Unlock()
 	s.cancel()
 	s.wakeReceiver()
+	t := s.table
+	t.cfg.Metrics.SessionClosed(s.transport, ce.Code)
+	if t.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		t.cfg.Logger.Debug("sockjs: session closed", "session", s.id, "transport", s.transport, "code", ce.Code, "reason", ce.Reason)
+	}
 	return true
 }
 

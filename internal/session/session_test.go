@@ -35,7 +35,7 @@ func newTable(t *testing.T, cfg Config) (*Table, chan *Session) {
 
 func open(t *testing.T, tb *Table, id string) *Session {
 	t.Helper()
-	s, created, err := tb.Open(id, httptest.NewRequest("POST", "/x/"+id+"/xhr", nil))
+	s, created, err := tb.Open(id, "xhr-polling", httptest.NewRequest("POST", "/x/"+id+"/xhr", nil))
 	if err != nil || !created {
 		t.Fatalf("Open(%q) = %v, %v; want a new session", id, created, err)
 	}
@@ -297,12 +297,12 @@ func TestMaxSessionsAndShutdown(t *testing.T) {
 		tb, got := newTable(t, testConfig()) // MaxSessions 3
 		ctx := context.Background()
 		ss := []*Session{open(t, tb, "a"), open(t, tb, "b")}
-		d, err := tb.OpenDetached("c", httptest.NewRequest("GET", "/", nil))
+		d, err := tb.OpenDetached("c", "websocket", httptest.NewRequest("GET", "/", nil))
 		if err != nil {
 			t.Fatal(err)
 		}
 		tb.Start(d)
-		if _, _, err := tb.Open("d", httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrTooManySessions) {
+		if _, _, err := tb.Open("d", "xhr-polling", httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrTooManySessions) {
 			t.Fatalf("4th session: %v, want ErrTooManySessions", err)
 		}
 		for range 3 {
@@ -325,7 +325,7 @@ func TestMaxSessionsAndShutdown(t *testing.T) {
 		if err := tb.Shutdown(ctx, CloseError{1001, "Going away"}); err != nil {
 			t.Fatalf("Shutdown = %v", err)
 		}
-		if _, _, err := tb.Open("e", httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrShuttingDown) {
+		if _, _, err := tb.Open("e", "xhr-polling", httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrShuttingDown) {
 			t.Fatalf("Open after Shutdown = %v", err)
 		}
 	})
@@ -360,21 +360,21 @@ func TestPerClientCapAndBinding(t *testing.T) {
 			return r
 		}
 		for _, id := range []string{"a", "b"} {
-			if _, _, err := tb.Open(id, from("10.0.0.1", id)); err != nil {
+			if _, _, err := tb.Open(id, "xhr-polling", from("10.0.0.1", id)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, _, err := tb.Open("c", from("10.0.0.1", "c")); !errors.Is(err, ErrTooManyForClient) {
+		if _, _, err := tb.Open("c", "xhr-polling", from("10.0.0.1", "c")); !errors.Is(err, ErrTooManyForClient) {
 			t.Fatalf("third session from one client: %v, want ErrTooManyForClient", err)
 		}
-		if _, _, err := tb.Open("c", from("10.0.0.2", "c")); err != nil {
+		if _, _, err := tb.Open("c", "xhr-polling", from("10.0.0.2", "c")); err != nil {
 			t.Fatalf("another client is not limited: %v", err)
 		}
 		// Binding: session a belongs to 10.0.0.1.
 		if _, ok := tb.Lookup("a", from("10.0.0.2", "a")); ok {
 			t.Fatal("a bound session was found from another address")
 		}
-		if _, _, err := tb.Open("a", from("10.0.0.2", "a")); !errors.Is(err, ErrBoundElsewhere) {
+		if _, _, err := tb.Open("a", "xhr-polling", from("10.0.0.2", "a")); !errors.Is(err, ErrBoundElsewhere) {
 			t.Fatalf("receiver from another address: %v, want ErrBoundElsewhere", err)
 		}
 		s, ok := tb.Lookup("a", from("10.0.0.1", "a"))
@@ -385,7 +385,7 @@ func TestPerClientCapAndBinding(t *testing.T) {
 		s.Close(3000, "bye")
 		time.Sleep(cfg.DisconnectDelay)
 		synctest.Wait()
-		if _, _, err := tb.Open("d", from("10.0.0.1", "d")); err != nil {
+		if _, _, err := tb.Open("d", "xhr-polling", from("10.0.0.1", "d")); err != nil {
 			t.Fatalf("slot not freed after the session ended: %v", err)
 		}
 		tb.Shutdown(context.Background(), Normal)

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -41,6 +42,11 @@ type Config struct {
 	ClientKey func(r *http.Request) string
 	// MaxPerClient bounds the sessions of one client; 0: no bound.
 	MaxPerClient int
+	// Metrics receives counts; nil: NopMetrics.
+	Metrics Metrics
+	// Logger receives debug logs; nil: discarded.
+	Logger *slog.Logger
+
 	// Bind, when set, ties a session to the value it returns for the
 	// request that opened it: a later request with another value cannot
 	// use the session (ErrBoundElsewhere).
@@ -66,6 +72,12 @@ type Table struct {
 // NewTable returns a table that runs fn for every new session. Returning
 // from fn closes the session.
 func NewTable(cfg Config, fn func(*Session)) *Table {
+	if cfg.Metrics == nil {
+		cfg.Metrics = NopMetrics{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Table{
 		cfg:       cfg,
 		fn:        fn,
@@ -106,7 +118,7 @@ func (t *Table) Lookup(id string, r *http.Request) (*Session, bool) {
 
 // Open returns the session with this id, creating it and starting the
 // application's handler when there is none. created reports which.
-func (t *Table) Open(id string, r *http.Request) (s *Session, created bool, err error) {
+func (t *Table) Open(id, transport string, r *http.Request) (s *Session, created bool, err error) {
 	t.mu.Lock()
 	if s, ok := t.sessions[id]; ok {
 		t.mu.Unlock()
@@ -120,7 +132,7 @@ func (t *Table) Open(id string, r *http.Request) (s *Session, created bool, err 
 		t.mu.Unlock()
 		return nil, false, err
 	}
-	s = t.newSessionLocked(id, r, key, false)
+	s = t.newSessionLocked(id, transport, r, key, false)
 	s.timer = time.AfterFunc(t.cfg.DisconnectDelay, s.expire)
 	t.sessions[id] = s
 	t.active++
@@ -133,14 +145,14 @@ func (t *Table) Open(id string, r *http.Request) (s *Session, created bool, err 
 // websocket session, which lives exactly as long as its connection. The
 // caller then either calls Start (the handshake succeeded) or Abandon (it
 // failed). Its receiver's Release ends it.
-func (t *Table) OpenDetached(id string, r *http.Request) (*Session, error) {
+func (t *Table) OpenDetached(id, transport string, r *http.Request) (*Session, error) {
 	key := t.clientKey(r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.admitLocked(key); err != nil {
 		return nil, err
 	}
-	return t.newSessionLocked(id, r, key, true), nil
+	return t.newSessionLocked(id, transport, r, key, true), nil
 }
 
 func (t *Table) clientKey(r *http.Request) string {
@@ -153,8 +165,10 @@ func (t *Table) clientKey(r *http.Request) string {
 	return RemoteIP(r)
 }
 
-func (t *Table) newSessionLocked(id string, r *http.Request, key string, detached bool) *Session {
+func (t *Table) newSessionLocked(id, transport string, r *http.Request, key string, detached bool) *Session {
 	s := newSession(t, id, r, detached)
+	s.transport = transport
+	t.cfg.Metrics.SessionOpened(transport)
 	s.client = key
 	if t.cfg.Bind != nil {
 		s.bind = t.cfg.Bind(r)
@@ -197,6 +211,9 @@ func (t *Table) admitLocked(key string) error {
 func (t *Table) run(s *Session) {
 	defer t.leave()
 	defer s.closeWith(&Normal)
+	if t.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		t.cfg.Logger.Debug("sockjs: session opened", "session", s.id, "transport", s.transport, "remote", s.req.RemoteAddr)
+	}
 	t.fn(s)
 }
 
