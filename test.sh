@@ -20,6 +20,11 @@ go vet ./...
 step "go test -race ./..."
 go test -race -count=1 -timeout 10m ./...
 
+step "nested modules (kept apart so the library depends on gorilla/websocket only)"
+for mod in prometheus; do
+  (cd "$mod" && go vet ./... && go test -race -count=1 ./...)
+done
+
 if [ -n "${QUICK:-}" ]; then exit 0; fi
 
 step "fuzzing, $FUZZTIME per target"
