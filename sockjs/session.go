@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/go-sockjs/sockjs/internal/frame"
 	"github.com/go-sockjs/sockjs/internal/session"
 )
 
@@ -88,14 +89,41 @@ func TrySend(s Session, msg string) error {
 	return nil
 }
 
+// PreparedMessage is a message encoded once, to be sent to many sessions
+// (see Prepare).
+type PreparedMessage struct{ m session.Message }
+
+// Prepare encodes msg once for sending to many sessions with
+// TrySendPrepared or BroadcastPrepared.
+func Prepare(msg string) *PreparedMessage {
+	return &PreparedMessage{session.Message{Text: msg, JSON: frame.AppendQuote(nil, msg)}}
+}
+
+// Text returns the message.
+func (p *PreparedMessage) Text() string { return p.m.Text }
+
+// TrySendPrepared is TrySend for a prepared message: sessions of this
+// package reuse its encoding; others get its text.
+func TrySendPrepared(s Session, p *PreparedMessage) error {
+	if ss, ok := s.(*session.Session); ok {
+		return ss.TrySendMessage(p.m)
+	}
+	return TrySend(s, p.m.Text)
+}
+
 // Broadcast sends msg to every session without ever waiting on a slow one:
 // a session whose queue is full is closed with CodeTooSlow ("Client too
 // slow") and the message is dropped for it; closed sessions are skipped. It
 // returns how many sessions queued the message.
 func Broadcast(msg string, sessions ...Session) int {
+	return BroadcastPrepared(Prepare(msg), sessions...)
+}
+
+// BroadcastPrepared is Broadcast for a prepared message.
+func BroadcastPrepared(p *PreparedMessage, sessions ...Session) int {
 	n := 0
 	for _, s := range sessions {
-		switch err := TrySend(s, msg); {
+		switch err := TrySendPrepared(s, p); {
 		case err == nil:
 			n++
 		case errors.Is(err, ErrQueueFull):

@@ -45,7 +45,18 @@ func appendFrame(dst []byte, f session.Frame) []byte {
 	case session.HeartbeatFrame:
 		return append(dst, frame.Heartbeat...)
 	case session.MessagesFrame:
-		return frame.AppendMessages(dst, f.Messages)
+		dst = append(dst, 'a', '[')
+		for i, m := range f.Messages {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if m.JSON != nil {
+				dst = append(dst, m.JSON...)
+			} else {
+				dst = frame.AppendQuote(dst, m.Text)
+			}
+		}
+		return append(dst, ']')
 	default:
 		return frame.AppendClose(dst, f.Close.Code, f.Close.Reason)
 	}

@@ -207,11 +207,11 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 			}
 		case f.Kind == session.MessagesFrame:
 			for _, m := range f.Messages {
-				*buf = append((*buf)[:0], m...)
+				*buf = append((*buf)[:0], m.Text...)
 				if err = conn.WriteText(*buf); err != nil {
 					break
 				}
-				metrics.FramesSent(name, 1, len(m))
+				metrics.FramesSent(name, 1, len(m.Text))
 			}
 		case f.Kind == session.HeartbeatFrame && isGorilla:
 			err = gc.ping()

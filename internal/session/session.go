@@ -42,8 +42,16 @@ const (
 // a heartbeat, or the close frame.
 type Frame struct {
 	Kind     Kind
-	Messages []string    // MessagesFrame: every message queued, in order
+	Messages []Message   // MessagesFrame: every message queued, in order
 	Close    *CloseError // CloseFrame
+}
+
+// Message is one queued outbound message: its text and, when it was
+// prepared for many sessions, its JSON string encoding (so that a broadcast
+// encodes once).
+type Message struct {
+	Text string
+	JSON []byte // nil: encode Text when writing
 }
 
 // Session is one SockJS session. All methods are safe for concurrent use.
@@ -60,7 +68,7 @@ type Session struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	out       []string // messages waiting for a receiver
+	out       []Message // messages waiting for a receiver
 	outBytes  int
 	outWake   chan struct{} // one slot: wakes the attached receiver
 	outSpace  broadcast     // wakes Send callers waiting for queue space
@@ -129,7 +137,7 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 			return err
 		}
 		if s.outBytes == 0 || s.outBytes+len(msg) <= s.table.cfg.MaxQueuedBytes {
-			s.out = append(s.out, msg)
+			s.out = append(s.out, Message{Text: msg})
 			s.outBytes += len(msg)
 			s.mu.Unlock()
 			s.wakeReceiver()
@@ -152,6 +160,12 @@ var ErrQueueFull = errors.New("sockjs: send queue full")
 // ErrQueueFull (counted as a drop) when it has none, the close error when
 // the session has closed.
 func (s *Session) TrySend(msg string) error {
+	return s.TrySendMessage(Message{Text: msg})
+}
+
+// TrySendMessage is TrySend for a prepared message.
+func (s *Session) TrySendMessage(m Message) error {
+	msg := m.Text
 	s.mu.Lock()
 	if s.closed != nil {
 		err := s.closed
@@ -163,7 +177,7 @@ func (s *Session) TrySend(msg string) error {
 		s.table.cfg.Metrics.SendDropped(s.transport)
 		return ErrQueueFull
 	}
-	s.out = append(s.out, msg)
+	s.out = append(s.out, m)
 	s.outBytes += len(msg)
 	s.mu.Unlock()
 	s.wakeReceiver()
