@@ -1,8 +1,9 @@
 // Command sockjs-echo serves the four SockJS test services on one listener:
 // /echo, /disabled_websocket_echo, /cookie_needed_echo and /close, for the
-// official protocol suite, protocol-tests and browser tests.
+// official protocol suite, protocol-tests and browser tests. Every origin
+// is allowed and hixie-76 is on, as those suites expect.
 //
-//	go run ./cmd/sockjs-echo [-addr 127.0.0.1:8081] [-client-url URL]
+//	go run ./cmd/sockjs-echo [-addr 127.0.0.1:8081] [-client-url URL] [-debug]
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,23 +25,31 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
-		slog.Error("sockjs-echo", "err", err)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "sockjs-echo:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	addr := flag.String("addr", "127.0.0.1:8081", "address to listen on")
-	clientURL := flag.String("client-url", sockjs.DefaultClientURL, "sockjs-client script loaded by the iframe page")
-	debug := flag.Bool("debug", false, "log at debug level")
-	flag.Parse()
+// run serves until ctx ends, then shuts down gracefully. ready, if not nil,
+// receives the listening address.
+func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- string) error {
+	fs := flag.NewFlagSet("sockjs-echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
+	clientURL := fs.String("client-url", sockjs.DefaultClientURL, "sockjs-client script loaded by the iframe page")
+	debug := fs.Bool("debug", false, "log at debug level (includes session ids)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	level := slog.LevelInfo
 	if *debug {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	echo := echoserver.New(&echoserver.Options{ClientURL: *clientURL, Logger: log})
 
 	ln, err := net.Listen("tcp", *addr)
@@ -49,32 +59,33 @@ func run() error {
 	srv := &http.Server{
 		Handler: echo,
 		// Bounds for slow or idle clients. No WriteTimeout: it would cut
-		// streams and long polls; the SockJS handler sets per-write
-		// deadlines itself.
+		// streams and long polls; the SockJS handler puts a deadline on
+		// each of its writes instead. No ReadTimeout either: net/http's
+		// background read would hit it during a long stream and cancel the
+		// request. Bodies are bounded by Options.MaxMessageBytes.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(os.Stderr, "sockjs-echo: listening on http://%s\n", ln.Addr())
-	log.Info("listening", "url", "http://"+ln.Addr().String())
+	log.Info("sockjs-echo listening on http://" + ln.Addr().String())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	stop()
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// Close the SockJS sessions first (close frames to websockets and
+	// streams), then the HTTP server.
 	err = errors.Join(echo.Shutdown(sctx), srv.Shutdown(sctx))
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
+	<-errc
 	return err
 }
