@@ -168,3 +168,33 @@ func TestSafetyHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowBody: a sender that trickles its body in is cut off after the
+// write timeout instead of holding its request forever.
+func TestSlowBody(t *testing.T) {
+	h := sockjs.New(func(s sockjs.Session) { <-s.Context().Done() }, &sockjs.Options{WriteTimeout: 200 * time.Millisecond})
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	defer h.Shutdown(context.Background())
+	res, _ := http.Post(ts.URL+"/0/s/xhr", "", nil)
+	res.Body.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /0/s/xhr_send HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[\"")
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("a trickled body held the request for %v", d)
+	}
+	if resp.StatusCode != 400 {
+		t.Errorf("answer %d", resp.StatusCode)
+	}
+}

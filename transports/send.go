@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/go-sockjs/sockjs/internal/frame"
 	"github.com/go-sockjs/sockjs/internal/session"
@@ -17,8 +18,15 @@ import (
 // urlencoded form). On failure it has answered: 413 for a body over the
 // limit, 500 with the SockJS text for a bad payload.
 func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, form bool) ([]string, bool) {
+	// A body must arrive within the write timeout: a client trickling it
+	// in cannot hold the request open.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxMessageBytes))
 	if err != nil {
+		// The rest of the body will not be read: close the connection
+		// after answering (net/http would otherwise wait for it).
+		w.Header().Set("Connection", "close")
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			fail(w, http.StatusRequestEntityTooLarge, "request body too large (see Options.MaxMessageBytes)\n")
@@ -27,6 +35,7 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, form bool)
 		}
 		return nil, false
 	}
+	rc.SetReadDeadline(time.Time{})
 	if form {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt == "application/x-www-form-urlencoded" {
