@@ -155,6 +155,11 @@ func TestSafetyHeaders(t *testing.T) {
 			t.Errorf("%s: X-Accel-Buffering = %q", p, v)
 		}
 	}
+	// A cross-origin EventSource is a CORS request (sockjs-client's
+	// eventsource transport fails without this).
+	if v := head("GET", "/0/s6/eventsource").Get("Access-Control-Allow-Origin"); v != "https://a.example" {
+		t.Errorf("eventsource: Access-Control-Allow-Origin = %q", v)
+	}
 	if v := head("GET", "/0/s4/jsonp?c=cb").Get("X-Content-Type-Options"); v != "nosniff" {
 		t.Errorf("jsonp: X-Content-Type-Options = %q", v)
 	}

@@ -8,6 +8,7 @@ var eventSource = &framing{
 	name:        "eventsource",
 	contentType: typeEventSrc,
 	streaming:   true,
+	cors:        true, // a cross-origin EventSource is a CORS request
 	escape:      escapeEventSource,
 	prefix:      "data: ",
 	suffix:      "\r\n\r\n",
