@@ -24,16 +24,7 @@ func (s *Server) jsonpSend(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	h := w.Header()
 	s.setCookie(h, r)
-	sess, ok := s.table.Lookup(id, r)
-	if !ok {
-		notFound(w, r)
-		return
-	}
-	msgs, ok := s.readMessages(w, r, true)
-	if !ok {
-		return
-	}
-	if !deliver(w, r, sess, msgs) {
+	if !s.send(w, r, id, true) {
 		return
 	}
 	h.Set("Content-Type", typeText)

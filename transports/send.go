@@ -13,6 +13,22 @@ import (
 	"github.com/go-sockjs/sockjs/internal/session"
 )
 
+// send is the part the two senders share: find the session (404 when it
+// is unknown), read and decode the body, deliver the messages. It reports
+// whether the caller should answer success; otherwise it has answered.
+func (s *Server) send(w http.ResponseWriter, r *http.Request, id string, form bool) bool {
+	sess, ok := s.table.Lookup(id, r)
+	if !ok {
+		notFound(w, r)
+		return false
+	}
+	msgs, ok := s.readMessages(w, r, form)
+	if !ok {
+		return false
+	}
+	return deliver(w, r, sess, msgs)
+}
+
 // readMessages reads and decodes a sender's body, bounded by
 // MaxMessageBytes. form selects jsonp_send's rules (field d of a
 // urlencoded form). On failure it has answered: 413 for a body over the

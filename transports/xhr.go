@@ -20,16 +20,7 @@ func (s *Server) xhrSend(w http.ResponseWriter, r *http.Request, id string) {
 	h := w.Header()
 	setCORS(h, r)
 	s.setCookie(h, r)
-	sess, ok := s.table.Lookup(id, r)
-	if !ok {
-		notFound(w, r)
-		return
-	}
-	msgs, ok := s.readMessages(w, r, false)
-	if !ok {
-		return
-	}
-	if !deliver(w, r, sess, msgs) {
+	if !s.send(w, r, id, false) {
 		return
 	}
 	h.Set("Content-Type", typeText)
