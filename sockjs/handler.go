@@ -40,14 +40,18 @@ func New(fn func(Session), opts *Options) *Handler {
 	table := session.NewTable(session.Config{
 		HeartbeatDelay:  orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay),
 		DisconnectDelay: orDefault(o.DisconnectDelay, DefaultDisconnectDelay),
-		AttachWait:      100 * time.Millisecond,
-		MaxQueuedBytes:  orDefault(o.MaxQueuedBytes, DefaultMaxQueuedBytes),
-		MaxSessions:     orDefault(o.MaxSessions, DefaultMaxSessions),
-		MaxPerClient:    o.MaxSessionsPerClient,
-		ClientKey:       o.ClientKey,
-		Bind:            o.BindSession,
-		Metrics:         o.Metrics,
-		Logger:          log,
+		// A client's next poll can arrive before its previous, aborted
+		// request has been noticed (on a loaded machine, well over 100 ms);
+		// a genuinely concurrent receiver still gets 2010 in time for
+		// clients' 1 s read timeouts.
+		AttachWait:     500 * time.Millisecond,
+		MaxQueuedBytes: orDefault(o.MaxQueuedBytes, DefaultMaxQueuedBytes),
+		MaxSessions:    orDefault(o.MaxSessions, DefaultMaxSessions),
+		MaxPerClient:   o.MaxSessionsPerClient,
+		ClientKey:      o.ClientKey,
+		Bind:           o.BindSession,
+		Metrics:        o.Metrics,
+		Logger:         log,
 	}, func(s *session.Session) { fn(s) })
 	cfg := transports.Config{
 		ResponseLimit:        orDefault(o.ResponseLimit, DefaultResponseLimit),
