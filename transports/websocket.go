@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -154,94 +155,195 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 	s.serveWebsocket(conn, sess, true)
 }
 
-// serveWebsocket runs a websocket session. The calling goroutine is the
-// only writer (the session's receiver); one reader goroutine delivers
-// incoming messages and is joined before return.
+// serveWebsocket runs a websocket session. The calling goroutine (the
+// request's) is the connection's only reader. No goroutine waits to write:
+// when there is something to send, one writer is elected (see wsWriter), so
+// an idle session costs one goroutine here plus the application's.
 func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool) {
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	gc, isGorilla := conn.(gorillaConn)
 	if isGorilla {
 		gc.keepAlive(s.cfg.LivenessTimeout)
 	}
-	rcv, err := sess.Attach(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &wsWriter{srv: s, conn: conn, framed: framed, cancel: cancel,
+		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay()}
+	w.gc, w.isGorilla = gc, isGorilla
+	rcv, err := sess.AttachPush()
 	if err != nil { // cannot happen: a detached session has no other receiver
 		conn.Close()
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var readErr error
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		defer cancel()
-		readErr = s.readWebsocket(ctx, conn, sess, framed)
-	}()
+	w.rcv = rcv
+	w.hb = time.AfterFunc(w.heartbeat, w.beat)
+	rcv.SetPush(w.kick)
+	w.kick(true) // the open frame, and whatever the application queued
 
-	buf := getBuf()
-	defer putBuf(buf)
-	metrics, name := s.table.Metrics(), sess.Transport()
-	sentClose := false
-	for !sentClose {
-		f, err := rcv.Next(ctx)
-		if err != nil {
-			break // the reader has ended
-		}
-		conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		switch {
-		case f.Kind == session.CloseFrame:
-			if framed {
-				*buf = appendFrame((*buf)[:0], f)
-				conn.WriteText(*buf)
-				conn.WriteClose(websocket.CloseNormalClosure, "")
-			} else {
-				conn.WriteClose(f.Close.Code, f.Close.Reason)
-			}
-			sentClose = true
-			continue
-		case framed:
-			*buf = appendFrame((*buf)[:0], f)
-			err = conn.WriteText(*buf)
-			metrics.FramesSent(name, 1, len(*buf))
-			if err == nil && f.Kind == session.HeartbeatFrame && isGorilla {
-				err = gc.ping()
-			}
-		case f.Kind == session.MessagesFrame:
-			for _, m := range f.Messages {
-				*buf = append((*buf)[:0], m.Text...)
-				if err = conn.WriteText(*buf); err != nil {
-					break
-				}
-				metrics.FramesSent(name, 1, len(m.Text))
-			}
-		case f.Kind == session.HeartbeatFrame && isGorilla:
-			err = gc.ping()
-		}
-		if err != nil {
-			break
-		}
-	}
-	cancel()
-	if sentClose {
-		// Give the client a moment to answer with its own close, so that it
-		// sees a clean close rather than a reset.
-		t := time.NewTimer(s.cfg.CloseWait)
-		select {
-		case <-readDone:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	readErr := s.readWebsocket(ctx, conn, sess, framed)
+
+	w.hb.Stop()
 	if errors.Is(readErr, errBrokenFraming) {
 		conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		conn.WriteClose(brokenFraming.Code, brokenFraming.Reason)
 	}
 	conn.Close()
-	<-readDone
+	w.stop()
 	rcv.Release(closeCause(readErr))
 }
 
-// readWebsocket is the reader goroutine: it delivers messages until the
-// connection fails or closes, and returns why.
+// wsWriter writes a websocket session's frames without a goroutine of its
+// own. Whoever finds something to write and wins the writing flag becomes
+// the writer: the application's goroutine inside Send (the write happens
+// inline, no hand-off), or a short-lived goroutine started for TrySend,
+// Close and heartbeats, which must never wait on the connection. The flag
+// makes the writer unique; it is a claim, not a lock: nobody waits for it.
+type wsWriter struct {
+	srv       *Server
+	conn      wsConn
+	gc        gorillaConn
+	isGorilla bool
+	framed    bool
+	rcv       *session.Receiver
+	cancel    context.CancelFunc // unblocks the reader's Deliver when writing fails
+	metrics   session.Metrics
+	name      string
+	heartbeat time.Duration
+	hb        *time.Timer
+
+	writing atomic.Bool // held by the one writer
+	beatDue atomic.Bool // the heartbeat timer fired
+
+	mu      sync.Mutex // guards stopped and wg.Add
+	stopped bool
+	wg      sync.WaitGroup // writers in flight
+	closer  *time.Timer    // after our close frame: cut the connection if the client does not answer
+}
+
+// writerRounds bounds how many frames a Send call writes inline before it
+// hands the rest to a goroutine, so that one caller is not made to drain a
+// queue that others keep filling.
+const writerRounds = 16
+
+// kick is the session's push: it claims the writer role if free.
+func (w *wsWriter) kick(inline bool) {
+	if !w.writing.CompareAndSwap(false, true) {
+		return // the current writer will see the new frame
+	}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		w.writing.Store(false)
+		return
+	}
+	w.wg.Add(1)
+	w.mu.Unlock()
+	if inline {
+		w.flush(true)
+	} else {
+		go w.flush(false)
+	}
+}
+
+// beat runs when the connection has been silent for the heartbeat delay.
+func (w *wsWriter) beat() {
+	w.beatDue.Store(true)
+	w.kick(false)
+}
+
+// flush writes until there is nothing left, then gives up the writer role.
+// The caller holds the role and has counted itself in wg.
+func (w *wsWriter) flush(inline bool) {
+	defer w.wg.Done()
+	buf := getBuf()
+	defer putBuf(buf)
+	for {
+		for round := 0; ; round++ {
+			f, ok := w.rcv.Poll()
+			if !ok {
+				if !w.beatDue.Swap(false) {
+					break
+				}
+				f = session.Frame{Kind: session.HeartbeatFrame}
+			}
+			if inline && round == writerRounds {
+				w.wg.Add(1) // still holding the role: pass it on
+				go w.flush(false)
+				return
+			}
+			if err := w.write(f, buf); err != nil {
+				w.cancel()
+				w.conn.Close()
+				return // keeps the role: nothing more is written
+			}
+			if f.Kind == session.CloseFrame {
+				// Keep the role: nothing follows a close. Give the client
+				// a moment to answer with its own close, so that it sees a
+				// clean close rather than a reset, then cut.
+				w.mu.Lock()
+				if !w.stopped {
+					w.closer = time.AfterFunc(w.srv.cfg.CloseWait, func() { w.conn.Close() })
+				}
+				w.mu.Unlock()
+				return
+			}
+			w.hb.Reset(w.heartbeat)
+		}
+		w.writing.Store(false)
+		if !(w.rcv.Pending() || w.beatDue.Load()) || !w.writing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// write puts one frame on the wire under the write deadline.
+func (w *wsWriter) write(f session.Frame, buf *[]byte) error {
+	w.conn.SetWriteDeadline(time.Now().Add(w.srv.cfg.WriteTimeout))
+	var err error
+	switch {
+	case f.Kind == session.CloseFrame:
+		if w.framed {
+			*buf = appendFrame((*buf)[:0], f)
+			w.conn.WriteText(*buf)
+			return w.conn.WriteClose(websocket.CloseNormalClosure, "")
+		}
+		return w.conn.WriteClose(f.Close.Code, f.Close.Reason)
+	case w.framed:
+		*buf = appendFrame((*buf)[:0], f)
+		if err = w.conn.WriteText(*buf); err == nil {
+			w.metrics.FramesSent(w.name, 1, len(*buf))
+			if f.Kind == session.HeartbeatFrame && w.isGorilla {
+				err = w.gc.ping()
+			}
+		}
+	case f.Kind == session.MessagesFrame:
+		for _, m := range f.Messages {
+			*buf = append((*buf)[:0], m.Text...)
+			if err = w.conn.WriteText(*buf); err != nil {
+				break
+			}
+			w.metrics.FramesSent(w.name, 1, len(m.Text))
+		}
+	case f.Kind == session.HeartbeatFrame && w.isGorilla:
+		err = w.gc.ping()
+	}
+	return err
+}
+
+// stop forbids new writers and waits for the ones in flight (the connection
+// is closed, so they end at once).
+func (w *wsWriter) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	if w.closer != nil {
+		w.closer.Stop()
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+// readWebsocket reads and delivers messages until the connection fails or
+// closes, and returns why.
 func (s *Server) readWebsocket(ctx context.Context, conn wsConn, sess *session.Session, framed bool) error {
 	one := make([]string, 1)
 	gc, isGorilla := conn.(gorillaConn)

@@ -80,6 +80,7 @@ type Session struct {
 	openSent  bool
 	closed    *CloseError
 	receiver  *Receiver
+	push      func(inline bool) // the attached push receiver's kick, if any
 	timer     *time.Timer // disconnect delay; nil for detached sessions
 	finalized bool
 }
@@ -139,8 +140,9 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 		if s.outBytes == 0 || s.outBytes+len(msg) <= s.table.cfg.MaxQueuedBytes {
 			s.out = append(s.out, Message{Text: msg})
 			s.outBytes += len(msg)
+			push := s.push
 			s.mu.Unlock()
-			s.wakeReceiver()
+			s.wake(push, true)
 			return nil
 		}
 		space := s.outSpace.wait()
@@ -179,12 +181,20 @@ func (s *Session) TrySendMessage(m Message) error {
 	}
 	s.out = append(s.out, m)
 	s.outBytes += len(msg)
+	push := s.push
 	s.mu.Unlock()
-	s.wakeReceiver()
+	s.wake(push, false)
 	return nil
 }
 
-func (s *Session) wakeReceiver() {
+// wake tells the receiver that there is something to write: a push
+// receiver through its kick (inline: the caller may do the write itself),
+// a pulling one through outWake.
+func (s *Session) wake(push func(inline bool), inline bool) {
+	if push != nil {
+		push(inline)
+		return
+	}
 	select {
 	case s.outWake <- struct{}{}:
 	default:
@@ -287,9 +297,10 @@ func (s *Session) closeWith(ce *CloseError) bool {
 	s.outSpace.notify()
 	s.inWake.notify()
 	s.inSpace.notify()
+	push := s.push
 	s.mu.Unlock()
 	s.cancel()
-	s.wakeReceiver()
+	s.wake(push, false)
 	t := s.table
 	t.cfg.Metrics.SessionClosed(s.transport, ce.Code)
 	if t.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
@@ -356,25 +367,9 @@ type Receiver struct {
 func (r *Receiver) Next(ctx context.Context) (Frame, error) {
 	s := r.s
 	for {
-		s.mu.Lock()
-		switch {
-		case !s.openSent:
-			s.openSent = true
-			s.mu.Unlock()
-			return Frame{Kind: OpenFrame}, nil
-		case len(s.out) > 0:
-			msgs := s.out
-			s.out = nil
-			s.outBytes = 0
-			s.outSpace.notify()
-			s.mu.Unlock()
-			return Frame{Kind: MessagesFrame, Messages: msgs}, nil
-		case s.closed != nil:
-			ce := s.closed
-			s.mu.Unlock()
-			return Frame{Kind: CloseFrame, Close: ce}, nil
+		if f, ok := r.Poll(); ok {
+			return f, nil
 		}
-		s.mu.Unlock()
 		if r.heartbeat == nil {
 			r.heartbeat = time.NewTimer(s.table.cfg.HeartbeatDelay)
 		} else {
@@ -390,6 +385,67 @@ func (r *Receiver) Next(ctx context.Context) (Frame, error) {
 			return Frame{}, ctx.Err()
 		}
 	}
+}
+
+// Poll returns the next frame without waiting: the open frame first, then
+// every queued message as one batch, then the close frame (again on every
+// call) once the session has closed. ok is false when there is nothing to
+// write.
+func (r *Receiver) Poll() (f Frame, ok bool) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.openSent:
+		s.openSent = true
+		return Frame{Kind: OpenFrame}, true
+	case len(s.out) > 0:
+		msgs := s.out
+		s.out = nil
+		s.outBytes = 0
+		s.outSpace.notify()
+		return Frame{Kind: MessagesFrame, Messages: msgs}, true
+	case s.closed != nil:
+		return Frame{Kind: CloseFrame, Close: s.closed}, true
+	}
+	return Frame{}, false
+}
+
+// Pending reports whether Poll would return a frame.
+func (r *Receiver) Pending() bool {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.openSent || len(s.out) > 0 || s.closed != nil
+}
+
+// AttachPush makes the caller the receiver of a detached (websocket)
+// session without a goroutine waiting in Next. Once the caller has set
+// itself up, it calls SetPush.
+func (s *Session) AttachPush() (*Receiver, error) {
+	s.mu.Lock()
+	if s.receiver != nil || !s.detached {
+		s.mu.Unlock()
+		return nil, ErrBusy
+	}
+	r := &Receiver{s: s}
+	s.receiver = r
+	s.mu.Unlock()
+	s.table.enter()
+	return r, nil
+}
+
+// SetPush installs a push receiver's kick: from now on, whenever there is
+// something to write, the session calls push. push(true) comes from Send,
+// whose goroutine may do the write itself; push(false) comes from TrySend
+// and Close, which must not wait on the connection. push is called without
+// the session's lock held.
+func (r *Receiver) SetPush(push func(inline bool)) {
+	r.s.mu.Lock()
+	if r.s.receiver == r {
+		r.s.push = push
+	}
+	r.s.mu.Unlock()
 }
 
 // Release detaches the receiver. The owner must call it exactly once, before
@@ -410,6 +466,7 @@ func (r *Receiver) Release(cause *CloseError) {
 	s.mu.Lock()
 	if s.receiver == r {
 		s.receiver = nil
+		s.push = nil
 		s.detachEv.notify()
 	}
 	if !s.detached && s.timer != nil {

@@ -217,6 +217,10 @@ func (t *Table) run(s *Session) {
 	t.fn(s)
 }
 
+// HeartbeatDelay returns the configured heartbeat delay, for push
+// receivers that keep their own heartbeat timer.
+func (t *Table) HeartbeatDelay() time.Duration { return t.cfg.HeartbeatDelay }
+
 // Len returns the number of sessions not yet finalized.
 func (t *Table) Len() int {
 	t.mu.Lock()
