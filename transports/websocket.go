@@ -23,6 +23,7 @@ type wsConn interface {
 	SetReadLimit(n int64)
 	WriteText(p []byte) error
 	WriteClose(code int, reason string) error
+	SetReadDeadline(t time.Time) error
 	SetWriteDeadline(t time.Time) error
 	Close() error
 }
@@ -185,7 +186,16 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 	w.hb.Stop()
 	if errors.Is(readErr, errBrokenFraming) {
 		conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		conn.WriteClose(brokenFraming.Code, brokenFraming.Reason)
+		if conn.WriteClose(brokenFraming.Code, brokenFraming.Reason) == nil {
+			// Wait briefly for the client's close, so that it sees a clean
+			// close rather than a reset.
+			conn.SetReadDeadline(time.Now().Add(s.cfg.CloseWait))
+			for {
+				if _, err := conn.ReadText(); err != nil {
+					break
+				}
+			}
+		}
 	}
 	conn.Close()
 	w.stop()
