@@ -80,7 +80,7 @@ type Session struct {
 	openSent  bool
 	closed    *CloseError
 	receiver  *Receiver
-	push      func(inline bool) // the attached push receiver's kick, if any
+	push      func()      // the attached push receiver's kick, if any
 	timer     *time.Timer // disconnect delay; nil for detached sessions
 	finalized bool
 }
@@ -142,7 +142,7 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 			s.outBytes += len(msg)
 			push := s.push
 			s.mu.Unlock()
-			s.wake(push, true)
+			s.wake(push)
 			return nil
 		}
 		space := s.outSpace.wait()
@@ -183,16 +183,15 @@ func (s *Session) TrySendMessage(m Message) error {
 	s.outBytes += len(msg)
 	push := s.push
 	s.mu.Unlock()
-	s.wake(push, false)
+	s.wake(push)
 	return nil
 }
 
 // wake tells the receiver that there is something to write: a push
-// receiver through its kick (inline: the caller may do the write itself),
-// a pulling one through outWake.
-func (s *Session) wake(push func(inline bool), inline bool) {
+// receiver through its kick, a pulling one through outWake.
+func (s *Session) wake(push func()) {
 	if push != nil {
-		push(inline)
+		push()
 		return
 	}
 	select {
@@ -300,7 +299,7 @@ func (s *Session) closeWith(ce *CloseError) bool {
 	push := s.push
 	s.mu.Unlock()
 	s.cancel()
-	s.wake(push, false)
+	s.wake(push)
 	t := s.table
 	t.cfg.Metrics.SessionClosed(s.transport, ce.Code)
 	if t.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
@@ -436,11 +435,10 @@ func (s *Session) AttachPush() (*Receiver, error) {
 }
 
 // SetPush installs a push receiver's kick: from now on, whenever there is
-// something to write, the session calls push. push(true) comes from Send,
-// whose goroutine may do the write itself; push(false) comes from TrySend
-// and Close, which must not wait on the connection. push is called without
-// the session's lock held.
-func (r *Receiver) SetPush(push func(inline bool)) {
+// something to write (Send, TrySend, Close), the session calls push. push
+// is called without the session's lock held and must not wait on the
+// connection: the caller may be broadcasting to many sessions.
+func (r *Receiver) SetPush(push func()) {
 	r.s.mu.Lock()
 	if r.s.receiver == r {
 		r.s.push = push
