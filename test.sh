@@ -36,6 +36,12 @@ for pkg in $(go list ./...); do
   done
 done
 
+step "redisbroker against a real redis-server"
+redisbroker/test.sh
+
+step "examples: chat, and two nodes behind nginx with Redis"
+examples/test.sh
+
 if [ -x client/testdata/run-against-node.sh ]; then
   step "client against sockjs-node 0.3.24"
   client/testdata/run-against-node.sh

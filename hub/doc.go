@@ -1,0 +1,67 @@
+// Package hub sends one message to many SockJS sessions: sessions join
+// topics, and a message published to a topic reaches every session that is
+// in it, on this process and, with a Broker, on every process.
+//
+//	h := hub.New(nil)
+//	chat := sockjs.New(func(s sockjs.Session) {
+//		if err := h.Join(s.Context(), s, "lobby"); err != nil {
+//			return
+//		}
+//		for {
+//			msg, err := s.Recv(s.Context())
+//			if err != nil {
+//				return // the session has closed: it has left "lobby" by itself
+//			}
+//			h.Publish(s.Context(), "lobby", msg)
+//		}
+//	}, nil)
+//
+// # Delivery
+//
+// A publication is encoded once (sockjs.Prepare) and queued for every
+// member with sockjs.TrySendPrepared, which never waits: a slow session
+// never delays the others, nor the publisher. A session whose outbound
+// queue (sockjs.Options.MaxQueuedBytes) is full is closed with
+// sockjs.CodeTooSlow ("Client too slow"): it cannot keep up, and a client
+// that silently missed messages would be worse off than one that knows it
+// must reconnect. Options.DropWhenFull keeps such sessions open and drops
+// the message for them instead, for feeds where only the latest value
+// matters.
+//
+// Messages published by one goroutine to one topic reach each member in
+// the order they were published. Publications from different goroutines
+// are not ordered with each other on this process; through a Broker, every
+// process sees a topic's messages in the order the broker accepted them.
+// Delivery is at most once: a message published while a session is
+// joining may or may not reach it, and a Broker that loses its connection
+// loses what is published meanwhile.
+//
+// # Brokers
+//
+// Without a Broker (the default), Publish delivers to this process's
+// members before it returns. With one, Publish hands the message to the
+// broker only, and every hub, this one included, delivers what the broker
+// passes back, so that every process sees one order. The hub subscribes to
+// a topic on the broker while at least one local session is in it, and
+// Join waits until that subscription is confirmed: a message published
+// anywhere after Join returns reaches the session. The module
+// github.com/go-sockjs/sockjs/redisbroker is a Broker on Redis pub/sub.
+//
+// # Membership
+//
+// A session leaves its topics when it closes: Join registers a
+// context.AfterFunc on the session's context, so no goroutine waits per
+// session and a closed session never stays in a topic. Leave and LeaveAll
+// leave earlier. Options.MaxTopics bounds how many topics have members at
+// once and Options.MaxTopicsPerSession how many topics one session is in;
+// Join beyond either fails with an error matching ErrLimit. Members are
+// therefore bounded by the handler's session cap times
+// MaxTopicsPerSession. A topic with no members takes no memory.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. The hub starts one goroutine,
+// only when it has a Broker: it alone subscribes and unsubscribes topics
+// on the broker, and Close ends it. Publish, Join and Leave never hold a
+// lock while calling the broker or a session's blocking methods.
+package hub

@@ -1,0 +1,12 @@
+module github.com/go-sockjs/sockjs/hub/internal/igmbench
+
+go 1.25.0
+
+require github.com/go-sockjs/sockjs v0.0.0
+
+require (
+	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/igm/sockjs-go/v3 v3.0.3
+)
+
+replace github.com/go-sockjs/sockjs => ../../../
