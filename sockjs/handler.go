@@ -62,7 +62,8 @@ func New(fn func(Session), opts *Options) *Handler {
 		Origins:              policy,
 		Hixie76:              o.EnableHixie76,
 		WebsocketCompression: o.WebsocketCompression,
-		ReadBufferSize:       orDefault(o.WebsocketReadBufferSize, 4096),
+		ReadBufferSize:       o.WebsocketReadBufferSize, // 0: reuse net/http's 4 KiB reader
+
 		WriteBufferSize:      orDefault(o.WebsocketWriteBufferSize, 4096),
 		CloseWait:            time.Second,
 		LivenessTimeout:      orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay) + orDefault(o.PongTimeout, DefaultPongTimeout),

@@ -155,8 +155,9 @@ type Options struct {
 	WebsocketCompression bool
 
 	// WebsocketReadBufferSize and WebsocketWriteBufferSize are the I/O
-	// buffer sizes of each websocket connection. Zero means 4096. Write
-	// buffers are pooled between writes.
+	// buffer sizes of each websocket connection. Zero means 4096 (for
+	// reads, net/http's own 4 KiB reader is reused). Write buffers are
+	// pooled between writes, so an idle connection holds none.
 	WebsocketReadBufferSize  int
 	WebsocketWriteBufferSize int
 

@@ -156,10 +156,12 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 	s.serveWebsocket(conn, sess, true)
 }
 
-// serveWebsocket runs a websocket session. The calling goroutine (the
-// request's) is the connection's only reader. No goroutine waits to write:
-// when there is something to send, one writer is elected (see wsWriter), so
-// an idle session costs one goroutine here plus the application's.
+// serveWebsocket starts a websocket session: it attaches the session's
+// receiver, writes the open frame, and hands the connection to a reader
+// goroutine of the session's own, which the session table counts (Shutdown
+// waits for it). It returns at once, so that net/http frees the request's
+// goroutine and buffers: an idle session costs that reader goroutine plus
+// the application's.
 func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool) {
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	gc, isGorilla := conn.(gorillaConn)
@@ -167,12 +169,12 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 		gc.keepAlive(s.cfg.LivenessTimeout)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	w := &wsWriter{srv: s, conn: conn, framed: framed, cancel: cancel,
 		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay()}
 	w.gc, w.isGorilla = gc, isGorilla
 	rcv, err := sess.AttachPush()
 	if err != nil { // cannot happen: a detached session has no other receiver
+		cancel()
 		conn.Close()
 		return
 	}
@@ -180,7 +182,14 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 	w.hb = time.AfterFunc(w.heartbeat, w.beat)
 	rcv.SetPush(w.kick)
 	w.kick() // the open frame, and whatever the application queued
+	go s.readLoop(ctx, conn, sess, framed, w)
+}
 
+// readLoop is a websocket session's reader goroutine: it reads until the
+// connection ends, then tears the session down.
+func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Session, framed bool, w *wsWriter) {
+	defer w.cancel()
+	rcv := w.rcv
 	readErr := s.readWebsocket(ctx, conn, sess, framed)
 
 	w.hb.Stop()
