@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,10 +17,13 @@ import (
 // going (reopening it after the response limit or each poll) and hands
 // batches of messages to recv; send posts to xhr_send.
 type httpSession struct {
-	cl      *http.Client
-	base    string // http://host/prefix/000/id/
+	send1   lane   // xhr_send requests
+	recv1   lane   // the receiving requests
+	base    string // /prefix/000/id/ (raw lanes) or http://host/prefix/000/id/
 	kind    string
 	timeout time.Duration
+	// retryBusy: a c[2010] frame on a poll is retried, not fatal.
+	retryBusy bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -44,17 +48,52 @@ func newHTTPClient(nd *dialer, conns int) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-func dialHTTP(ctx context.Context, t *target, cl *http.Client, id string) (*httpSession, error) {
+// lane sends requests one after another and returns their responses; the
+// caller reads each body to its end (or closes it) before the next request.
+type lane interface {
+	do(ctx context.Context, method, url string, body []byte) (*http.Response, error)
+	abort() // ends the request in progress, from another goroutine
+}
+
+// netLane is net/http's client: shared pooled connections.
+type netLane struct{ cl *http.Client }
+
+func (l netLane) do(ctx context.Context, method, url string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "text/plain")
+	}
+	return l.cl.Do(req)
+}
+
+func (netLane) abort() {} // the request context does it
+
+func dialHTTP(ctx context.Context, t *target, o *opener, id string) (*httpSession, error) {
 	s := &httpSession{
-		cl:      cl,
-		base:    t.httpBase + "/000/" + id + "/",
-		kind:    t.transport,
-		timeout: t.ioTimeout,
-		in:      make(chan [][]byte, 64),
-		done:    make(chan struct{}),
-		opened:  make(chan struct{}),
+		base:      t.httpBase + "/000/" + id + "/",
+		kind:      t.transport,
+		timeout:   t.ioTimeout,
+		in:        make(chan [][]byte, 64),
+		done:      make(chan struct{}),
+		opened:    make(chan struct{}),
+		retryBusy: t.retryBusy,
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if o.cl != nil {
+		s.send1, s.recv1 = netLane{o.cl}, netLane{o.cl}
+	} else {
+		s.base = t.pathBase + "/000/" + id + "/"
+		s.send1 = &rawLane{nd: o.nd, addr: t.hostport, host: t.host, timeout: t.ioTimeout}
+		s.recv1 = &rawLane{nd: o.nd, addr: t.hostport, host: t.host, timeout: t.ioTimeout, stream: true}
+		context.AfterFunc(s.ctx, func() { s.recv1.abort(); s.send1.abort() })
+	}
 	go s.receive()
 	timer := time.NewTimer(t.ioTimeout)
 	defer timer.Stop()
@@ -95,14 +134,15 @@ func (s *httpSession) receive() {
 	}
 }
 
-func (s *httpSession) request() (*http.Request, error) {
+// receiving returns the receiving request of the session's transport.
+func (s *httpSession) receiving() (*http.Response, error) {
 	switch s.kind {
 	case "xhr-streaming":
-		return http.NewRequestWithContext(s.ctx, "POST", s.base+"xhr_streaming", nil)
+		return s.recv1.do(s.ctx, "POST", s.base+"xhr_streaming", nil)
 	case "eventsource":
-		return http.NewRequestWithContext(s.ctx, "GET", s.base+"eventsource", nil)
+		return s.recv1.do(s.ctx, "GET", s.base+"eventsource", nil)
 	default:
-		return http.NewRequestWithContext(s.ctx, "POST", s.base+"xhr", nil)
+		return s.recv1.do(s.ctx, "POST", s.base+"xhr", nil)
 	}
 }
 
@@ -137,6 +177,13 @@ func (s *httpSession) handle(f []byte, open *bool) error {
 			return s.ctx.Err()
 		}
 	case 'c':
+		if s.retryBusy && bytes.HasPrefix(f, []byte("c[2010,")) {
+			// "Another connection still open": this request raced the
+			// previous one's release (igm/sockjs-go detaches receivers
+			// asynchronously). The session lives on; ask again.
+			busyRetries.Add(1)
+			return nil
+		}
 		return &closedError{string(f)}
 	default:
 		return fmt.Errorf("unexpected frame %.40q", f)
@@ -144,12 +191,11 @@ func (s *httpSession) handle(f []byte, open *bool) error {
 	return nil
 }
 
+// busyRetries counts the c[2010] answers tolerated with -retry-busy.
+var busyRetries atomic.Int64
+
 func (s *httpSession) poll(open *bool) error {
-	req, err := s.request()
-	if err != nil {
-		return err
-	}
-	resp, err := s.cl.Do(req)
+	resp, err := s.receiving()
 	if err != nil {
 		return err
 	}
@@ -167,11 +213,7 @@ func (s *httpSession) poll(open *bool) error {
 // stream reads one streaming response (xhr_streaming or eventsource) to its
 // end.
 func (s *httpSession) stream(open *bool) error {
-	req, err := s.request()
-	if err != nil {
-		return err
-	}
-	resp, err := s.cl.Do(req)
+	resp, err := s.receiving()
 	if err != nil {
 		return err
 	}
@@ -219,14 +261,13 @@ func (s *httpSession) stream(open *bool) error {
 
 func (s *httpSession) send(msgs [][]byte) error {
 	s.sbuf = appendSendFrame(s.sbuf[:0], msgs)
-	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", s.base+"xhr_send", bytes.NewReader(s.sbuf))
-	if err != nil {
-		return err
+	ctx := s.ctx
+	if _, ok := s.send1.(netLane); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(s.ctx, s.timeout)
+		defer cancel()
 	}
-	req.Header.Set("Content-Type", "text/plain")
-	resp, err := s.cl.Do(req)
+	resp, err := s.send1.do(ctx, "POST", s.base+"xhr_send", s.sbuf)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,10 @@ type target struct {
 	transport string
 	httpBase  string // http://host:port/prefix
 	wsBase    string // ws://host:port/prefix
+	pathBase  string // /prefix
+	host      string // Host header
+	hostport  string // address to dial
+	retryBusy bool
 	ioTimeout time.Duration
 }
 
@@ -58,6 +62,7 @@ type config struct {
 	srcs     []net.IP
 	json     bool
 	label    string
+	netHTTP  bool
 }
 
 // result is what one run reports; -json prints it as one line.
@@ -75,6 +80,7 @@ type result struct {
 	P99us     float64 `json:"p99_us,omitempty"`
 	Errors    int64   `json:"errors"`
 	FirstErr  string  `json:"first_error,omitempty"`
+	Busy      int64   `json:"busy_retries,omitempty"`
 
 	Sessions       int     `json:"sessions,omitempty"`
 	Alive          int     `json:"alive,omitempty"`
@@ -122,6 +128,7 @@ func main() {
 		os.Exit(1)
 	}
 	res.Label = cfg.label
+	res.Busy = busyRetries.Load()
 	if cfg.json {
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
@@ -152,6 +159,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id, for RSS and CPU time (0: not measured)")
 	src := fs.String("src", "127.0.0.1", "comma-separated loopback source addresses, or a range 127.0.0.1-127.0.0.8")
 	fs.DurationVar(&cfg.ioTimeout, "io-timeout", 10*time.Second, "bound on every network operation")
+	fs.BoolVar(&cfg.netHTTP, "nethttp", false, "HTTP transports: use net/http's client (pooled Transport) instead of one raw keep-alive connection per lane")
+	fs.BoolVar(&cfg.retryBusy, "retry-busy", false, "HTTP transports: reopen the receiving request after c[2010,\"Another connection still open\"] instead of failing (counted as busy_retries)")
 	fs.BoolVar(&cfg.json, "json", false, "print the result as one JSON line")
 	fs.StringVar(&cfg.label, "label", "", "label copied into the result")
 	if err := fs.Parse(args); err != nil {
@@ -187,6 +196,12 @@ func parseFlags(args []string) (*config, error) {
 	base := strings.TrimSuffix(u.Host+u.Path, "/")
 	cfg.httpBase = "http://" + base
 	cfg.wsBase = "ws://" + base
+	cfg.pathBase = strings.TrimSuffix(u.Path, "/")
+	cfg.host = u.Host
+	cfg.hostport = u.Host
+	if u.Port() == "" {
+		cfg.hostport = net.JoinHostPort(u.Hostname(), "80")
+	}
 	if cfg.srcs, err = parseSources(*src); err != nil {
 		return nil, err
 	}
@@ -252,8 +267,12 @@ func printResult(r *result) {
 		if r.Workload == "setup" {
 			unit = "sessions"
 		}
-		fmt.Printf("  %d %s in %.2fs: %.0f %s/s, p50 %.0fµs, p99 %.0fµs, %d errors\n",
+		fmt.Printf("  %d %s in %.2fs: %.0f %s/s, p50 %.0fµs, p99 %.0fµs, %d errors",
 			r.Ops, unit, r.Seconds, r.OpsPerSec, unit, r.P50us, r.P99us, r.Errors)
+		if r.Busy > 0 {
+			fmt.Printf(", %d polls answered c[2010] and retried", r.Busy)
+		}
+		fmt.Println()
 	}
 	if r.Sessions > 0 {
 		fmt.Printf("  %d sessions (%d alive); server RSS %d KiB -> %d KiB: %.0f B per session; client RSS %d KiB\n",

@@ -60,16 +60,17 @@ func setHeader(buf []byte, worker int, seq uint64) {
 // opener opens sessions of the configured transport.
 type opener struct {
 	t  *target
+	nd *dialer
 	ws *wsDialer
-	cl *http.Client
+	cl *http.Client // nil: raw keep-alive lanes
 }
 
 func newOpener(cfg *config, conns int, pooled bool) *opener {
 	nd := newDialer(cfg.srcs)
-	o := &opener{t: &cfg.target}
+	o := &opener{t: &cfg.target, nd: nd}
 	if cfg.transport == "websocket" || cfg.transport == "websocket-raw" {
 		o.ws = newWSDialer(&cfg.target, nd, pooled)
-	} else {
+	} else if cfg.netHTTP {
 		o.cl = newHTTPClient(nd, conns)
 	}
 	return o
@@ -85,7 +86,7 @@ func (o *opener) open(ctx context.Context) (session, error) {
 		}
 		return s, nil
 	}
-	s, err := dialHTTP(ctx, o.t, o.cl, newID())
+	s, err := dialHTTP(ctx, o.t, o, newID())
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +95,10 @@ func (o *opener) open(ctx context.Context) (session, error) {
 
 // worker holds what one traffic or setup goroutine measured.
 type worker struct {
-	h      hist
-	ops    int64
-	errs   int64
-	first  error
-	stopAt error
+	h     hist
+	ops   int64
+	errs  int64
+	first error
 }
 
 func (w *worker) fail(err error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -157,9 +156,8 @@ func (s *wsSession) close() {
 	s.c.Close()
 }
 
-// discard reads and drops frames until the connection ends; it keeps an
-// idle session answering pings. It reports whether the session ended
-// because of a close frame or error from the server (not our own close).
+// discard reads and drops frames until the connection ends, and returns
+// the error that ended it; it keeps an idle session answering pings.
 func (s *wsSession) discard() error {
 	for {
 		s.c.SetReadDeadline(time.Time{})
@@ -172,5 +170,3 @@ func (s *wsSession) discard() error {
 		}
 	}
 }
-
-var errUnexpectedClose = errors.New("connection closed")
