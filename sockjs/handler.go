@@ -64,10 +64,10 @@ func New(fn func(Session), opts *Options) *Handler {
 		WebsocketCompression: o.WebsocketCompression,
 		ReadBufferSize:       o.WebsocketReadBufferSize, // 0: reuse net/http's 4 KiB reader
 
-		WriteBufferSize:      orDefault(o.WebsocketWriteBufferSize, 4096),
-		CloseWait:            time.Second,
-		LivenessTimeout:      orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay) + orDefault(o.PongTimeout, DefaultPongTimeout),
-		Logger:               log,
+		WriteBufferSize: orDefault(o.WebsocketWriteBufferSize, 4096),
+		CloseWait:       time.Second,
+		LivenessTimeout: orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay) + orDefault(o.PongTimeout, DefaultPongTimeout),
+		Logger:          log,
 	}
 	for _, t := range o.DisabledTransports {
 		switch t {
