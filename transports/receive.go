@@ -3,6 +3,7 @@ package transports
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -153,13 +154,13 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 	}
 
 	rc := http.NewResponseController(w)
-	buf, scratch := getBuf(), getBuf()
-	defer putBuf(buf)
-	defer putBuf(scratch)
 
 	rcv, err := sess.Attach(r.Context())
 	if err != nil {
 		if errors.Is(err, session.ErrBusy) {
+			buf, scratch := getBuf(), getBuf()
+			defer putBuf(buf)
+			defer putBuf(scratch)
 			w.WriteHeader(http.StatusOK)
 			if fr.prelude != nil {
 				w.Write(fr.prelude(cb))
@@ -172,10 +173,12 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 	defer func() { rcv.Release(cause) }()
 	defer rc.SetWriteDeadline(time.Time{})
 
-	w.WriteHeader(http.StatusOK)
-	if fr.prelude != nil {
-		if !s.write(w, rc, fr.prelude(cb)) {
-			return
+	if fr.streaming {
+		w.WriteHeader(http.StatusOK)
+		if fr.prelude != nil {
+			if !s.write(w, rc, fr.prelude(cb)) {
+				return
+			}
 		}
 	}
 	written := 0
@@ -184,12 +187,24 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 		if err != nil {
 			return
 		}
+		// Buffers are held while writing, not while the session is idle.
+		buf, scratch := getBuf(), getBuf()
 		*buf = fr.wrap((*buf)[:0], f, cb, scratch)
-		if !s.write(w, rc, *buf) {
+		if !fr.streaming {
+			// One frame: with its length known, headers and body leave in
+			// one write, instead of a chunk and then the final chunk.
+			h.Set("Content-Length", strconv.Itoa(len(*buf)))
+			w.WriteHeader(http.StatusOK)
+		}
+		ok := s.write(w, rc, *buf)
+		n := len(*buf)
+		putBuf(buf)
+		putBuf(scratch)
+		if !ok {
 			return
 		}
-		written += len(*buf)
-		s.table.Metrics().FramesSent(fr.name, 1, len(*buf))
+		written += n
+		s.table.Metrics().FramesSent(fr.name, 1, n)
 		if f.Kind == session.CloseFrame || !fr.streaming || written >= s.cfg.ResponseLimit {
 			cause = nil
 			return
