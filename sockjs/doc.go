@@ -28,11 +28,14 @@
 // use: one goroutine may Recv while others Send and another Closes. Send and
 // Recv block (see Limits) and take a context; Close never blocks.
 //
-// Inside the handler, each receiving request (a poll, a stream, a
-// websocket) is the only writer to its connection; a websocket also has one
-// reader goroutine, which ends with the connection. No lock is held while
-// writing to a client or while calling the application, so a slow client
-// delays only its own session.
+// Inside the handler, an HTTP receiving request (a poll or a stream) is the
+// only writer to its response. A websocket session has one reader
+// goroutine, which owns the connection and ends with it; its frames are
+// written by one writer at a time, a short-lived goroutine started when
+// there is something to send, so an idle websocket costs no writer. Send
+// never writes to the network itself. No lock is held while writing to a
+// client or while calling the application, so a slow client delays only
+// its own session.
 //
 // # Limits
 //
