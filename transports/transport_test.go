@@ -3,9 +3,12 @@ package transports
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -357,5 +360,57 @@ func TestWebsocketLivePeer(t *testing.T) {
 	}
 	if hb < 5 || table.Len() != 1 {
 		t.Fatalf("%d heartbeats, %d sessions; want >= 5 heartbeats and the session alive", hb, table.Len())
+	}
+}
+
+// TestWebsocketPushOnlyPeer: a client that only listens (it never sends,
+// but its library answers pings) stays connected while the server pushes
+// without pause, so that heartbeats never fall due.
+func TestWebsocketPushOnlyPeer(t *testing.T) {
+	policy, _ := NewOriginPolicy(nil)
+	table := session.NewTable(session.Config{
+		HeartbeatDelay:  100 * time.Millisecond,
+		DisconnectDelay: time.Second,
+		AttachWait:      50 * time.Millisecond,
+		MaxQueuedBytes:  1 << 20,
+		MaxSessions:     10,
+	}, func(s *session.Session) {
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-s.Context().Done():
+				return
+			case <-tk.C:
+				s.Send(s.Context(), "tick")
+			}
+		}
+	})
+	ts := httptest.NewServer(NewServer(Config{ResponseLimit: 4096, MaxMessageBytes: 1024, WriteTimeout: time.Second,
+		Origins: policy, CloseWait: time.Second, LivenessTimeout: 300 * time.Millisecond}, table))
+	defer ts.Close()
+	defer table.Shutdown(context.Background(), session.CloseError{Code: 1001, Reason: "Going away"})
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/feed/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(1200 * time.Millisecond))
+	ticks := 0
+	for {
+		_, m, err := c.ReadMessage() // answers pings, sends nothing else
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				var ne net.Error
+				if !errors.As(err, &ne) || !ne.Timeout() {
+					t.Fatalf("after %d ticks the connection ended: %v", ticks, err)
+				}
+			}
+			break
+		}
+		ticks += strings.Count(string(m), "tick")
+	}
+	if ticks < 20 || table.Len() != 1 {
+		t.Fatalf("%d ticks, %d sessions: a listening client was cut", ticks, table.Len())
 	}
 }

@@ -232,8 +232,9 @@ type wsWriter struct {
 	heartbeat time.Duration
 	hb        *time.Timer
 
-	writing atomic.Bool // held by the one writer
-	beatDue atomic.Bool // the heartbeat timer fired
+	writing  atomic.Bool // held by the one writer
+	beatDue  atomic.Bool // the heartbeat timer fired
+	lastPing time.Time   // owned by the writer
 
 	mu      sync.Mutex // guards stopped and wg.Add
 	stopped bool
@@ -279,7 +280,22 @@ func (w *wsWriter) flush() {
 				}
 				f = session.Frame{Kind: session.HeartbeatFrame}
 			}
-			if err := w.write(f, buf); err != nil {
+			err := w.write(f, buf)
+			if err == nil && w.isGorilla && f.Kind != session.CloseFrame {
+				// Ping at least once per heartbeat delay even while frames
+				// flow: heartbeats fall due only on silence, and a client
+				// that only listens has nothing else to answer, so its read
+				// deadline would pass.
+				now := time.Now()
+				switch {
+				case f.Kind == session.HeartbeatFrame:
+					w.lastPing = now // write pinged
+				case now.Sub(w.lastPing) >= w.heartbeat:
+					err = w.gc.ping()
+					w.lastPing = now
+				}
+			}
+			if err != nil {
 				w.cancel()
 				w.conn.Close()
 				return // keeps the role: nothing more is written
