@@ -172,6 +172,7 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 	w := &wsWriter{srv: s, conn: conn, framed: framed, cancel: cancel,
 		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay()}
 	w.gc, w.isGorilla = gc, isGorilla
+	w.lastPing = time.Now() // the first ping after one heartbeat delay, as before
 	rcv, err := sess.AttachPush()
 	if err != nil { // cannot happen: a detached session has no other receiver
 		cancel()
