@@ -351,8 +351,11 @@ func (s *Session) Attach(ctx context.Context) (*Receiver, error) {
 	return r, nil
 }
 
-// Receiver is the attached receiving request of a session. Only its owner
-// (the request goroutine) calls its methods.
+// Receiver is the attached receiver of a session. A pulling receiver (an
+// HTTP request) is used only by its request goroutine: Next, then Release.
+// A push receiver (a websocket, see AttachPush) is used by whichever
+// goroutine holds its transport's writer role (Poll, Pending) and by its
+// reader goroutine (Release); the transport makes those exclusive.
 type Receiver struct {
 	s         *Session
 	heartbeat *time.Timer

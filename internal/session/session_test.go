@@ -254,9 +254,12 @@ func TestRecvAndDeliver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tb, _ := newTable(t, testConfig())
 		s := open(t, tb, "a")
-		ctx := context.Background()
-		if err := s.Deliver(ctx, []string{"0123456789", "abcdefghij", "z"}); err == nil {
-			t.Fatal("Deliver of 21 bytes into a 16-byte queue returned before any Recv")
+		// Nobody calls Recv and no receiver comes: Deliver of 21 bytes into
+		// a 16-byte queue waits until the session expires, then reports it.
+		start := time.Now()
+		err := s.Deliver(context.Background(), []string{"0123456789", "abcdefghij", "z"})
+		if !errors.Is(err, ErrClosed) || time.Since(start) != 5*time.Second {
+			t.Fatalf("Deliver = %v after %v; want ErrClosed when the session expires after 5s", err, time.Since(start))
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
