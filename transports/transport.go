@@ -56,6 +56,7 @@ type Server struct {
 	table  *session.Table
 	iframe iframePage
 	up     upgrader
+	reaper reaper // retires idle websocket writers
 	// frameAncestors is the CSP for pages that are framed; "" allows all.
 	frameAncestors string
 }

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -412,5 +414,44 @@ func TestWebsocketPushOnlyPeer(t *testing.T) {
 	}
 	if ticks < 20 || table.Len() != 1 {
 		t.Fatalf("%d ticks, %d sessions: a listening client was cut", ticks, table.Len())
+	}
+}
+
+// TestWebsocketWriterRetires: a websocket session's writer goroutine is
+// kept while the session is busy and retired once it is idle, and a new
+// one serves the next message.
+func TestWebsocketWriterRetires(t *testing.T) {
+	ts, _ := testServer(t, nil)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/retire/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	writers := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*wsWriter).run")
+	}
+	expect := func(want string) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, m, err := c.ReadMessage()
+		if err != nil || string(m) != want {
+			t.Fatalf("read %q, %v; want %q", m, err, want)
+		}
+	}
+	expect("o")
+	for round := range 3 {
+		msg := fmt.Sprintf("m%d", round)
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`["`+msg+`"]`)); err != nil {
+			t.Fatal(err)
+		}
+		expect(`a["` + msg + `"]`)
+		deadline := time.Now().Add(20 * reapInterval)
+		for writers() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d writer goroutines still running after %v idle", round, writers(), 20*reapInterval)
+			}
+			time.Sleep(reapInterval / 5)
+		}
 	}
 }

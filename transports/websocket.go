@@ -3,6 +3,8 @@ package transports
 import (
 	"context"
 	"errors"
+	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,6 +54,32 @@ func (c gorillaConn) ReadText() ([]byte, error) {
 	return p, err
 }
 
+// readPooled reads the next message into a pooled buffer, taken only once
+// the message has begun, so that an idle connection holds none. The caller
+// returns the buffer with putBuf.
+func (c gorillaConn) readPooled() ([]byte, *[]byte, error) {
+	_, r, err := c.NextReader()
+	if err != nil {
+		return nil, nil, err
+	}
+	buf := getBuf()
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			*buf = b
+			if err == io.EOF {
+				return b, buf, nil
+			}
+			return nil, buf, err
+		}
+	}
+}
+
 func (c gorillaConn) WriteText(p []byte) error { return c.WriteMessage(websocket.TextMessage, p) }
 
 func (c gorillaConn) WriteClose(code int, reason string) error {
@@ -83,12 +111,10 @@ func (c gorillaConn) keepAlive(d time.Duration) {
 	})
 }
 
-// extend pushes the read deadline back after a data frame.
-func (c gorillaConn) extend(d time.Duration) {
-	if d > 0 {
-		c.SetReadDeadline(time.Now().Add(d))
-	}
-}
+// monoNow is a monotonic clock reading, cheap to store in an atomic.
+func monoNow() time.Duration { return time.Since(monoEpoch) }
+
+var monoEpoch = time.Now()
 
 // errBrokenFraming: a framed websocket message that is not a JSON array of
 // strings. The connection is closed at once, without a SockJS close frame.
@@ -170,9 +196,12 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &wsWriter{srv: s, conn: conn, framed: framed, cancel: cancel,
-		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay()}
+		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay(),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.gc, w.isGorilla = gc, isGorilla
-	w.lastPing = time.Now() // the first ping after one heartbeat delay, as before
+	now := monoNow()
+	w.lastPing = now // the first ping after one heartbeat delay
+	w.lastWrite.Store(int64(now))
 	rcv, err := sess.AttachPush()
 	if err != nil { // cannot happen: a detached session has no other receiver
 		cancel()
@@ -212,14 +241,19 @@ func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Sessio
 	rcv.Release(closeCause(readErr))
 }
 
-// wsWriter writes a websocket session's frames without a goroutine waiting
-// for them. When there is something to write (Send, TrySend, Close, a
-// heartbeat) and nobody is writing, a short-lived writer goroutine starts;
-// it drains the queue, batching whatever was queued meanwhile into one
-// frame, and ends. The writing flag makes the writer unique; it is a claim,
-// not a lock: nobody waits for it, so a stalled client never blocks a
-// sender. (Writing inline from Send was measured: it loses the batching
-// and made pipelined pushes 6-14x slower.)
+// wsWriter writes a websocket session's frames from one writer goroutine
+// that exists only while the session is busy. When there is something to
+// write (Send, TrySend, Close, a heartbeat), whoever queued it claims the
+// writer role; if the session's writer goroutine is parked the role is
+// handed to it, otherwise one is started. The writer drains the queue,
+// batching whatever was queued meanwhile into one frame, and parks. Parked
+// writers are retired by the server's reaper within 100 ms, so an
+// idle session has no writer goroutine, while a busy one keeps its writer
+// (and the stack it grew on the write path) from message to message.
+//
+// The role is a claim, not a lock: nobody waits for it, so a stalled
+// client never blocks a sender. (Writing inline from Send was measured: it
+// loses the batching and made pipelined pushes 6-14x slower.)
 type wsWriter struct {
 	srv       *Server
 	conn      wsConn
@@ -231,23 +265,31 @@ type wsWriter struct {
 	metrics   session.Metrics
 	name      string
 	heartbeat time.Duration
-	hb        *time.Timer
+	hb        *time.Timer // fires a heartbeat delay after the last write, or a little later
 
-	writing  atomic.Bool // held by the one writer
-	beatDue  atomic.Bool // the heartbeat timer fired
-	lastPing time.Time   // owned by the writer
+	writing   atomic.Bool   // the writer role
+	alive     bool          // a writer goroutine exists; guarded by the role
+	wake      chan struct{} // hands the role to the parked writer
+	done      chan struct{} // closed by stop: a parked writer ends
+	beatDue   atomic.Bool   // the connection has been silent for the heartbeat delay
+	lastWrite atomic.Int64  // monoNow of the last frame written
+	lastPing  time.Duration // monoNow of the last ping; owned by the role
 
 	mu      sync.Mutex // guards stopped and wg.Add
 	stopped bool
-	wg      sync.WaitGroup // writers in flight
+	wg      sync.WaitGroup // the writer goroutine
 	closer  *time.Timer    // after our close frame: cut the connection if the client does not answer
 }
 
-// kick is the session's push: it claims the writer role if free and starts
-// a writer.
+// kick is the session's push: it claims the writer role if free and gives
+// it to the writer goroutine, starting one if there is none.
 func (w *wsWriter) kick() {
 	if !w.writing.CompareAndSwap(false, true) {
 		return // the current writer will see the new frame
+	}
+	if w.alive {
+		w.wake <- struct{}{} // never blocks: one token per hand-over
+		return
 	}
 	w.mu.Lock()
 	if w.stopped {
@@ -257,67 +299,115 @@ func (w *wsWriter) kick() {
 	}
 	w.wg.Add(1)
 	w.mu.Unlock()
-	go w.flush()
+	w.alive = true
+	go w.run()
 }
 
-// beat runs when the connection has been silent for the heartbeat delay.
+// beat runs when the heartbeat timer fires. The timer is not reset on every
+// write (that costs a timer update per frame); instead it re-arms itself
+// for the rest of the delay when something was written meanwhile.
 func (w *wsWriter) beat() {
+	select {
+	case <-w.done:
+		return
+	default:
+	}
+	if idle := monoNow() - time.Duration(w.lastWrite.Load()); idle < w.heartbeat {
+		w.hb.Reset(w.heartbeat - idle)
+		return
+	}
+	w.hb.Reset(w.heartbeat)
 	w.beatDue.Store(true)
 	w.kick()
 }
 
-// flush writes until there is nothing left, then gives up the writer role.
-// The caller holds the role and has counted itself in wg.
-func (w *wsWriter) flush() {
+// wanted reports whether there is something to write.
+func (w *wsWriter) wanted() bool { return w.rcv.Pending() || w.beatDue.Load() }
+
+// run is the session's writer goroutine. It starts holding the role; it
+// writes, releases the role and parks until the role is handed back, the
+// session ends, or the reaper retires it.
+func (w *wsWriter) run() {
 	defer w.wg.Done()
+	for {
+		if !w.drain() {
+			return // closed or failed: the role is kept, nothing more is written
+		}
+		w.writing.Store(false)
+		if w.wanted() && w.writing.CompareAndSwap(false, true) {
+			continue
+		}
+		select {
+		case <-w.wake:
+			continue
+		case <-w.done:
+			return
+		case <-w.srv.reaper.wait():
+		}
+		// Retire, unless a kicker has just claimed the role for us.
+		if !w.writing.CompareAndSwap(false, true) {
+			select {
+			case <-w.wake:
+				continue
+			case <-w.done:
+				return
+			}
+		}
+		w.alive = false
+		w.writing.Store(false)
+		if w.wanted() && w.writing.CompareAndSwap(false, true) {
+			w.alive = true
+			continue
+		}
+		return
+	}
+}
+
+// drain writes until there is nothing left. It reports false when the
+// session's writing is over (a close frame was written, or a write failed).
+func (w *wsWriter) drain() bool {
 	buf := getBuf()
 	defer putBuf(buf)
 	for {
-		for {
-			f, ok := w.rcv.Poll()
-			if !ok {
-				if !w.beatDue.Swap(false) {
-					break
-				}
-				f = session.Frame{Kind: session.HeartbeatFrame}
+		f, ok := w.rcv.Poll()
+		if !ok {
+			if !w.beatDue.Swap(false) {
+				return true
 			}
-			err := w.write(f, buf)
-			if err == nil && w.isGorilla && f.Kind != session.CloseFrame {
-				// Ping at least once per heartbeat delay even while frames
-				// flow: heartbeats fall due only on silence, and a client
-				// that only listens has nothing else to answer, so its read
-				// deadline would pass.
-				now := time.Now()
-				switch {
-				case f.Kind == session.HeartbeatFrame:
-					w.lastPing = now // write pinged
-				case now.Sub(w.lastPing) >= w.heartbeat:
-					err = w.gc.ping()
-					w.lastPing = now
-				}
-			}
-			if err != nil {
-				w.cancel()
-				w.conn.Close()
-				return // keeps the role: nothing more is written
-			}
-			if f.Kind == session.CloseFrame {
-				// Keep the role: nothing follows a close. Give the client
-				// a moment to answer with its own close, so that it sees a
-				// clean close rather than a reset, then cut.
-				w.mu.Lock()
-				if !w.stopped {
-					w.closer = time.AfterFunc(w.srv.cfg.CloseWait, func() { w.conn.Close() })
-				}
-				w.mu.Unlock()
-				return
-			}
-			w.hb.Reset(w.heartbeat)
+			f = session.Frame{Kind: session.HeartbeatFrame}
 		}
-		w.writing.Store(false)
-		if !(w.rcv.Pending() || w.beatDue.Load()) || !w.writing.CompareAndSwap(false, true) {
-			return
+		err := w.write(f, buf)
+		now := monoNow()
+		if err == nil && w.isGorilla && f.Kind != session.CloseFrame {
+			// Ping at least once per heartbeat delay even while frames
+			// flow: heartbeats fall due only on silence, and a client that
+			// only listens has nothing else to answer, so its read
+			// deadline would pass.
+			switch {
+			case f.Kind == session.HeartbeatFrame:
+				w.lastPing = now // write pinged
+			case now-w.lastPing >= w.heartbeat:
+				err = w.gc.ping()
+				w.lastPing = now
+			}
 		}
+		if err != nil {
+			w.cancel()
+			w.conn.Close()
+			return false
+		}
+		if f.Kind == session.CloseFrame {
+			// Nothing follows a close. Give the client a moment to answer
+			// with its own close, so that it sees a clean close rather
+			// than a reset, then cut.
+			w.mu.Lock()
+			if !w.stopped {
+				w.closer = time.AfterFunc(w.srv.cfg.CloseWait, func() { w.conn.Close() })
+			}
+			w.mu.Unlock()
+			return false
+		}
+		w.lastWrite.Store(int64(now))
 	}
 }
 
@@ -355,11 +445,12 @@ func (w *wsWriter) write(f session.Frame, buf *[]byte) error {
 	return err
 }
 
-// stop forbids new writers and waits for the ones in flight (the connection
-// is closed, so they end at once).
+// stop forbids new writers, ends a parked one and waits for one in flight
+// (the connection is closed, so it ends at once).
 func (w *wsWriter) stop() {
 	w.mu.Lock()
 	w.stopped = true
+	close(w.done)
 	if w.closer != nil {
 		w.closer.Stop()
 	}
@@ -372,33 +463,63 @@ func (w *wsWriter) stop() {
 func (s *Server) readWebsocket(ctx context.Context, conn wsConn, sess *session.Session, framed bool) error {
 	one := make([]string, 1)
 	gc, isGorilla := conn.(gorillaConn)
+	// The read deadline is moved at most every eighth of its span (every
+	// move costs a timer update), to an eighth beyond it: it is never
+	// nearer than LivenessTimeout after a message, and at most an eighth
+	// further.
+	live := s.cfg.LivenessTimeout
+	slack := live / 8
+	extended := time.Duration(math.MinInt64 / 2) // the first message moves it
 	for {
-		p, err := conn.ReadText()
+		var p []byte
+		var buf *[]byte
+		var err error
+		if isGorilla {
+			p, buf, err = gc.readPooled()
+		} else {
+			p, err = conn.ReadText()
+		}
+		if err == nil {
+			err = s.deliverWebsocket(ctx, sess, p, framed, one)
+		}
+		if buf != nil {
+			putBuf(buf)
+		}
 		if err != nil {
 			return err
 		}
-		if isGorilla {
-			gc.extend(s.cfg.LivenessTimeout)
-		}
-		var msgs []string
-		if framed {
-			if len(p) == 0 {
-				continue // empty messages are ignored
+		if isGorilla && live > 0 {
+			if now := monoNow(); now-extended >= slack {
+				gc.SetReadDeadline(time.Now().Add(live + slack))
+				extended = now
 			}
-			if msgs, err = frame.DecodeMessages(p); err != nil {
-				return errBrokenFraming
-			}
-			if len(msgs) == 0 {
-				continue
-			}
-		} else {
-			one[0] = string(p)
-			msgs = one
-		}
-		if err := sess.Deliver(ctx, msgs); err != nil && !errors.Is(err, session.ErrClosed) {
-			return err
 		}
 	}
+}
+
+// deliverWebsocket decodes one websocket message and hands it to the
+// session; p is not kept.
+func (s *Server) deliverWebsocket(ctx context.Context, sess *session.Session, p []byte, framed bool, one []string) error {
+	var msgs []string
+	if framed {
+		if len(p) == 0 {
+			return nil // empty messages are ignored
+		}
+		var err error
+		if msgs, err = frame.DecodeMessages(p); err != nil {
+			return errBrokenFraming
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+	} else {
+		one[0] = string(p)
+		msgs = one
+	}
+	if err := sess.Deliver(ctx, msgs); err != nil && !errors.Is(err, session.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // closeCause turns the reader's final error into the session's close: the
