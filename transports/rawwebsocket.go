@@ -13,7 +13,7 @@ func (s *Server) rawWebsocket(w http.ResponseWriter, r *http.Request) {
 		openFailed(w, err)
 		return
 	}
-	c, err := s.up.Upgrade(w, r, nil)
+	c, err := s.up.upgrade(w, r)
 	if err != nil {
 		s.table.Abandon(sess)
 		return

@@ -169,7 +169,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 		conn, err = acceptHixie76(w, r)
 	} else {
 		var c *websocket.Conn
-		c, err = s.up.Upgrade(w, r, nil)
+		c, err = s.up.upgrade(w, r)
 		if err == nil {
 			conn = gorillaConn{c}
 		}
@@ -470,11 +470,18 @@ func (s *Server) readWebsocket(ctx context.Context, conn wsConn, sess *session.S
 	live := s.cfg.LivenessTimeout
 	slack := live / 8
 	extended := time.Duration(math.MinInt64 / 2) // the first message moves it
+	var pc *pooledReadConn
+	if isGorilla {
+		pc, _ = gc.NetConn().(*pooledReadConn)
+	}
 	for {
 		var p []byte
 		var buf *[]byte
 		var err error
 		if isGorilla {
+			if pc != nil {
+				pc.wait() // idle here, in a shallow stack
+			}
 			p, buf, err = gc.readPooled()
 		} else {
 			p, err = conn.ReadText()
