@@ -62,7 +62,7 @@ func New(fn func(Session), opts *Options) *Handler {
 		Origins:              policy,
 		Hixie76:              o.EnableHixie76,
 		WebsocketCompression: o.WebsocketCompression,
-		ReadBufferSize:       o.WebsocketReadBufferSize, // 0: reuse net/http's 4 KiB reader
+		ReadBufferSize:       o.WebsocketReadBufferSize, // 0: pooled reads where possible
 
 		WriteBufferSize: orDefault(o.WebsocketWriteBufferSize, 4096),
 		CloseWait:       time.Second,

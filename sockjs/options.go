@@ -155,9 +155,12 @@ type Options struct {
 	WebsocketCompression bool
 
 	// WebsocketReadBufferSize and WebsocketWriteBufferSize are the I/O
-	// buffer sizes of each websocket connection. Zero means 4096 (for
-	// reads, net/http's own 4 KiB reader is reused). Write buffers are
-	// pooled between writes, so an idle connection holds none.
+	// buffer sizes of each websocket connection. Write buffers (zero means
+	// 4096) are pooled between writes, so an idle connection holds none.
+	// A zero read size means: plain TCP connections read into pooled
+	// buffers too and keep only 512 bytes while idle; other connections
+	// (TLS, custom listeners) reuse net/http's 4 KiB reader. A non-zero
+	// read size is a buffer of that size held by each connection.
 	WebsocketReadBufferSize  int
 	WebsocketWriteBufferSize int
 
