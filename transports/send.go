@@ -38,7 +38,20 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, form bool)
 	// in cannot hold the request open.
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxMessageBytes))
+	var body []byte
+	var err error
+	pb := getBuf()
+	defer putBuf(pb)
+	if n := r.ContentLength; n >= 0 && n <= s.cfg.MaxMessageBytes && n <= int64(cap(*pb)) {
+		// A small declared length (net/http never returns more than it):
+		// read exactly that into a pooled buffer instead of growing one
+		// from 512 bytes. Messages are copied out of it. Larger bodies
+		// take the path below, which allocates only as data arrives.
+		body = (*pb)[:n]
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxMessageBytes))
+	}
 	if err != nil {
 		// The rest of the body will not be read: close the connection
 		// after answering (net/http would otherwise wait for it).
@@ -52,6 +65,9 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, form bool)
 		return nil, false
 	}
 	rc.SetReadDeadline(time.Time{})
+	// Read to its end: closing it now spares net/http its own draining of
+	// the body (io.CopyN) when the response is written.
+	r.Body.Close()
 	if form {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt == "application/x-www-form-urlencoded" {

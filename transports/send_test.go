@@ -56,3 +56,43 @@ func FuzzSenderBody(f *testing.F) {
 		}
 	})
 }
+
+// TestReadMessagesLengths covers both ways a body is read: by its declared
+// length into a pooled buffer, and by MaxBytesReader when the length is
+// unknown or too large for the buffer.
+func TestReadMessagesLengths(t *testing.T) {
+	s := &Server{cfg: Config{MaxMessageBytes: 8192}}
+	big := `["` + strings.Repeat("x", 6000) + `"]`
+	for _, c := range []struct {
+		name   string
+		body   string
+		length int64 // declared Content-Length; -1: unknown (chunked)
+		status int   // 0: accepted
+	}{
+		{"declared", `["a","b"]`, 9, 0},
+		{"unknown length", `["a","b"]`, -1, 0},
+		{"declared, above the pooled buffer", big, int64(len(big)), 0},
+		{"shorter than declared", `["a"]`, 9, http.StatusBadRequest},
+		{"over the limit, declared", big + strings.Repeat(" ", 3000), int64(len(big) + 3000), http.StatusRequestEntityTooLarge},
+		{"over the limit, unknown length", big + strings.Repeat(" ", 3000), -1, http.StatusRequestEntityTooLarge},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/0/0/xhr_send", strings.NewReader(c.body))
+			r.ContentLength = c.length
+			w := httptest.NewRecorder()
+			msgs, ok := s.readMessages(w, r, false)
+			if c.status == 0 {
+				if !ok || len(msgs) == 0 {
+					t.Fatalf("refused: %d %q", w.Code, w.Body)
+				}
+				return
+			}
+			if ok || w.Code != c.status {
+				t.Fatalf("got ok=%v, status %d; want %d", ok, w.Code, c.status)
+			}
+			if w.Header().Get("Connection") != "close" {
+				t.Fatal("an unread body must close the connection")
+			}
+		})
+	}
+}
