@@ -3,6 +3,7 @@ package transports
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -452,6 +453,87 @@ func TestWebsocketWriterRetires(t *testing.T) {
 				t.Fatalf("round %d: %d writer goroutines still running after %v idle", round, writers(), 20*reapInterval)
 			}
 			time.Sleep(reapInterval / 5)
+		}
+	}
+}
+
+// TestWebsocketOpenFrame: the reader writes the open frame itself, so a
+// quiet session has no writer goroutine at all; what an application queues
+// at once still follows the open frame, in order, then its close.
+func TestWebsocketOpenFrame(t *testing.T) {
+	writers := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*wsWriter).run")
+	}
+	ts, _ := testServer(t, nil)
+	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/quiet/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, m, err := c.ReadMessage(); err != nil || string(m) != "o" {
+		t.Fatalf("read %q, %v; want the open frame", m, err)
+	}
+	if n := writers(); n != 0 {
+		t.Fatalf("%d writer goroutines for a session that only opened", n)
+	}
+
+	policy, _ := NewOriginPolicy(nil)
+	table := session.NewTable(session.Config{
+		HeartbeatDelay:  time.Minute,
+		DisconnectDelay: time.Second,
+		AttachWait:      50 * time.Millisecond,
+		MaxQueuedBytes:  1 << 20,
+		MaxSessions:     10,
+	}, func(s *session.Session) {
+		for i := range 100 {
+			s.Send(s.Context(), fmt.Sprint(i))
+		}
+		s.Close(3000, "bye")
+	})
+	ts2 := httptest.NewServer(NewServer(Config{ResponseLimit: 4096, MaxMessageBytes: 1024, WriteTimeout: time.Second,
+		Origins: policy, CloseWait: time.Second}, table))
+	defer ts2.Close()
+	defer table.Shutdown(context.Background(), session.CloseError{Code: 1001, Reason: "Going away"})
+	c2, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts2.URL, "http")+"/0/eager/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got []string
+	next := 0
+	for {
+		_, m, err := c2.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		f := string(m)
+		got = append(got, f)
+		switch {
+		case len(got) == 1:
+			if f != "o" {
+				t.Fatalf("first frame %q, want o", f)
+			}
+		case strings.HasPrefix(f, "a"):
+			var msgs []string
+			if err := json.Unmarshal(m[1:], &msgs); err != nil {
+				t.Fatalf("frame %q: %v", f, err)
+			}
+			for _, s := range msgs {
+				if s != fmt.Sprint(next) {
+					t.Fatalf("message %q, want %d", s, next)
+				}
+				next++
+			}
+		case f == `c[3000,"bye"]`:
+			if next != 100 {
+				t.Fatalf("close after %d messages, want 100", next)
+			}
+			return
+		default:
+			t.Fatalf("unexpected frame %q", f)
 		}
 	}
 }

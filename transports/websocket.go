@@ -179,16 +179,28 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	s.table.Start(sess)
-	s.serveWebsocket(conn, sess, true)
+	s.startWebsocket(conn, sess, true)
 }
 
-// serveWebsocket starts a websocket session: it attaches the session's
-// receiver, writes the open frame, and hands the connection to a reader
-// goroutine of the session's own, which the session table counts (Shutdown
-// waits for it). It returns at once, so that net/http frees the request's
-// goroutine and buffers: an idle session costs that reader goroutine plus
-// the application's.
-func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool) {
+// startWebsocket starts a websocket session: it attaches the session's
+// receiver, which the session table counts (Shutdown waits for it), and
+// hands the connection to a goroutine of the session's own that writes the
+// open frame and then reads. It returns at once, so that net/http frees
+// the request's goroutine and buffers: an idle session costs that reader
+// goroutine plus the application's. (Writing the open frame here instead
+// would grow the deep request goroutine's stack, a copy per session.)
+func (s *Server) startWebsocket(conn wsConn, sess *session.Session, framed bool) {
+	rcv, err := sess.AttachPush()
+	if err != nil { // cannot happen: a detached session has no other receiver
+		conn.Close()
+		return
+	}
+	go s.serveWebsocket(conn, sess, rcv, framed)
+}
+
+// serveWebsocket is a websocket session's reader goroutine: it sets the
+// session up, writes the open frame, and reads until the connection ends.
+func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session.Receiver, framed bool) {
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	gc, isGorilla := conn.(gorillaConn)
 	if isGorilla {
@@ -202,21 +214,14 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, framed bool)
 	now := monoNow()
 	w.lastPing = now // the first ping after one heartbeat delay
 	w.lastWrite.Store(int64(now))
-	rcv, err := sess.AttachPush()
-	if err != nil { // cannot happen: a detached session has no other receiver
-		cancel()
-		conn.Close()
-		return
-	}
 	w.rcv = rcv
 	w.hb = time.AfterFunc(w.heartbeat, w.beat)
 	rcv.SetPush(w.kick)
-	w.kick() // the open frame, and whatever the application queued
-	go s.readLoop(ctx, conn, sess, framed, w)
+	w.flush() // the open frame, and whatever the application queued
+	s.readLoop(ctx, conn, sess, framed, w)
 }
 
-// readLoop is a websocket session's reader goroutine: it reads until the
-// connection ends, then tears the session down.
+// readLoop reads until the connection ends, then tears the session down.
 func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Session, framed bool, w *wsWriter) {
 	defer w.cancel()
 	rcv := w.rcv
@@ -303,6 +308,25 @@ func (w *wsWriter) kick() {
 	go w.run()
 }
 
+// flush writes the open frame from the calling goroutine, the reader
+// before it starts reading (so stop has not run), and leaves whatever
+// follows to kick: a writer goroutine started for the open frame alone
+// would cost more than the write, and then idle until the reaper retires
+// it. Writing only the one frame keeps a busy application from holding
+// the reader up.
+func (w *wsWriter) flush() {
+	if !w.writing.CompareAndSwap(false, true) {
+		return
+	}
+	if !w.drain(true) {
+		return // closed or failed: the role is kept, nothing more is written
+	}
+	w.writing.Store(false)
+	if w.wanted() {
+		w.kick()
+	}
+}
+
 // beat runs when the heartbeat timer fires. The timer is not reset on every
 // write (that costs a timer update per frame); instead it re-arms itself
 // for the rest of the delay when something was written meanwhile.
@@ -330,7 +354,7 @@ func (w *wsWriter) wanted() bool { return w.rcv.Pending() || w.beatDue.Load() }
 func (w *wsWriter) run() {
 	defer w.wg.Done()
 	for {
-		if !w.drain() {
+		if !w.drain(false) {
 			return // closed or failed: the role is kept, nothing more is written
 		}
 		w.writing.Store(false)
@@ -363,9 +387,10 @@ func (w *wsWriter) run() {
 	}
 }
 
-// drain writes until there is nothing left. It reports false when the
-// session's writing is over (a close frame was written, or a write failed).
-func (w *wsWriter) drain() bool {
+// drain writes until there is nothing left, or one frame if once. It
+// reports false when the session's writing is over (a close frame was
+// written, or a write failed).
+func (w *wsWriter) drain(once bool) bool {
 	buf := getBuf()
 	defer putBuf(buf)
 	for {
@@ -408,6 +433,9 @@ func (w *wsWriter) drain() bool {
 			return false
 		}
 		w.lastWrite.Store(int64(now))
+		if once {
+			return true
+		}
 	}
 }
 
