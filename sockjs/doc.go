@@ -28,15 +28,17 @@
 // use: one goroutine may Recv while others Send and another Closes. Send and
 // Recv block (see Limits) and take a context; Close never blocks.
 //
-// Inside the handler, an HTTP receiving request (a poll or a stream) is the
-// only writer to its response. A websocket session has one reader
+// Inside the handler, an HTTP poll is the only writer to its response. An
+// HTTP/1.x stream (xhr-streaming, eventsource, htmlfile) is taken over from
+// net/http once its session is attached and then written like a websocket
+// (see Options.KeepStreamsInNetHTTP). A websocket session has one reader
 // goroutine, which owns the connection and ends with it; its frames are
 // written by one writer goroutine, started when there is something to send
 // and kept while the session is busy (so that messages do not each pay for
 // a new goroutine), then retired after about 100 ms without writes, so an
-// idle websocket costs no writer. Send never writes to the network itself. No lock is held while writing to a
-// client or while calling the application, so a slow client delays only
-// its own session.
+// idle websocket costs no writer. Send never writes to the network itself.
+// No lock is held while writing to a client or while calling the
+// application, so a slow client delays only its own session.
 //
 // # Limits
 //
@@ -60,7 +62,7 @@
 // # Shutdown
 //
 // http.Server.Shutdown neither ends long polls nor closes hijacked
-// websockets. Call Handler.Shutdown: it refuses new sessions, sends every
+// websockets and streams. Call Handler.Shutdown: it refuses new sessions, sends every
 // session a close frame (1001 "Going away") and waits for every session
 // function and every receiving request to finish.
 package sockjs

@@ -67,6 +67,7 @@ func New(fn func(Session), opts *Options) *Handler {
 		WriteBufferSize: orDefault(o.WebsocketWriteBufferSize, 4096),
 		CloseWait:       time.Second,
 		LivenessTimeout: orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay) + orDefault(o.PongTimeout, DefaultPongTimeout),
+		NoStreamHijack:  o.KeepStreamsInNetHTTP,
 		Logger:          log,
 	}
 	for _, t := range o.DisabledTransports {

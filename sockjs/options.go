@@ -154,6 +154,16 @@ type Options struct {
 	// offers it.
 	WebsocketCompression bool
 
+	// KeepStreamsInNetHTTP serves the streaming transports (xhr-streaming,
+	// eventsource, htmlfile) from net/http's connection goroutine for the
+	// life of each response. By default an HTTP/1.x stream's connection is
+	// taken over (hijacked) once its session is attached, as a websocket's
+	// is: an idle stream then costs about a third of the memory, but its
+	// connection closes with the response (Connection: close), and
+	// http.Server's connection hooks and ResponseWriter middleware see the
+	// handler return at once. HTTP/2 streams always stay in net/http.
+	KeepStreamsInNetHTTP bool
+
 	// WebsocketReadBufferSize and WebsocketWriteBufferSize are the I/O
 	// buffer sizes of each websocket connection. Write buffers (zero means
 	// 4096) are pooled between writes, so an idle connection holds none.

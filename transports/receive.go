@@ -85,15 +85,32 @@ func (fr *framing) wrap(dst []byte, f session.Frame, callback string, scratch *[
 		dst = append(dst, callback...)
 		dst = append(dst, '(')
 	}
-	switch fr.escape {
-	case escapeNone:
+	if fr.escape == escapeNone {
 		dst = appendFrame(dst, f)
+		return append(dst, fr.suffix...)
+	}
+	*scratch = appendFrame((*scratch)[:0], f)
+	return fr.wrapEscaped(dst, *scratch)
+}
+
+// wrapText appends a streaming transport's wrapping of the SockJS frame
+// text p.
+func (fr *framing) wrapText(dst, p []byte) []byte {
+	dst = append(dst, fr.prefix...)
+	if fr.escape == escapeNone {
+		dst = append(dst, p...)
+		return append(dst, fr.suffix...)
+	}
+	return fr.wrapEscaped(dst, p)
+}
+
+// wrapEscaped appends p escaped, then the suffix.
+func (fr *framing) wrapEscaped(dst, p []byte) []byte {
+	switch fr.escape {
 	case escapeJSString:
-		*scratch = appendFrame((*scratch)[:0], f)
-		dst = frame.AppendJSString(dst, *scratch)
+		dst = frame.AppendJSString(dst, p)
 	case escapeEventSource:
-		*scratch = appendFrame((*scratch)[:0], f)
-		dst = frame.AppendEventSourceData(dst, *scratch)
+		dst = frame.AppendEventSourceData(dst, p)
 	}
 	return append(dst, fr.suffix...)
 }
@@ -170,10 +187,19 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 		return
 	}
 	cause := &session.Interrupted
-	defer func() { rcv.Release(cause) }()
+	defer func() {
+		if rcv != nil {
+			rcv.Release(cause)
+		}
+	}()
 	defer rc.SetWriteDeadline(time.Time{})
 
 	if fr.streaming {
+		if s.hijackStream(w, r, sess, rcv, fr, cb) {
+			cause = nil // the session's own goroutine owns the receiver now
+			rcv = nil
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 		if fr.prelude != nil {
 			if !s.write(w, rc, fr.prelude(cb)) {

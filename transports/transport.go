@@ -46,6 +46,10 @@ type Config struct {
 	// server pings on every heartbeat, and browsers answer pings by
 	// themselves, so a live client is never cut. Zero: no read deadline.
 	LivenessTimeout time.Duration
+	// NoStreamHijack keeps streaming responses (xhr-streaming,
+	// eventsource, htmlfile) inside net/http instead of taking their
+	// HTTP/1.x connections over (see stream.go).
+	NoStreamHijack bool
 
 	Logger *slog.Logger
 }

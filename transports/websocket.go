@@ -211,6 +211,7 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session
 		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay(),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.gc, w.isGorilla = gc, isGorilla
+	w.ender, _ = conn.(interface{ Ended() bool })
 	now := monoNow()
 	w.lastPing = now // the first ping after one heartbeat delay
 	w.lastWrite.Store(int64(now))
@@ -243,7 +244,11 @@ func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Sessio
 	}
 	conn.Close()
 	w.stop()
-	rcv.Release(closeCause(readErr))
+	cause := closeCause(readErr)
+	if w.ender != nil && w.ender.Ended() {
+		cause = nil // a taken-over HTTP stream completed; the client reads on
+	}
+	rcv.Release(cause)
 }
 
 // wsWriter writes a websocket session's frames from one writer goroutine
@@ -270,7 +275,8 @@ type wsWriter struct {
 	metrics   session.Metrics
 	name      string
 	heartbeat time.Duration
-	hb        *time.Timer // fires a heartbeat delay after the last write, or a little later
+	ender     interface{ Ended() bool } // a streamConn: its response may end
+	hb        *time.Timer               // fires a heartbeat delay after the last write, or a little later
 
 	writing   atomic.Bool   // the writer role
 	alive     bool          // a writer goroutine exists; guarded by the role
@@ -431,6 +437,9 @@ func (w *wsWriter) drain(once bool) bool {
 			}
 			w.mu.Unlock()
 			return false
+		}
+		if w.ender != nil && w.ender.Ended() {
+			return false // an HTTP stream reached its response limit
 		}
 		w.lastWrite.Store(int64(now))
 		if once {
