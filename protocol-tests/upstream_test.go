@@ -850,6 +850,14 @@ func testJsonpContentTypes(t *testing.T) {
 	eq(t, "jsonp_send (text/plain) body", string(r.body), "ok")
 	r = get(t, u+"/jsonp?c=x")
 	eq(t, "status", r.status, 200)
+	// The echo service answers each message as it receives it, so the
+	// second echo may miss this poll (sockjs-node echoes synchronously,
+	// within jsonp_send); it must then be all the next poll gets.
+	if string(r.body) == "/**/x(\"a[\\\"abc\\\"]\");\r\n" {
+		r = get(t, u+"/jsonp?c=x")
+		eq(t, "second poll body", string(r.body), "/**/x(\"a[\\\"%61bc\\\"]\");\r\n")
+		return
+	}
 	eq(t, "body", string(r.body), "/**/x(\"a[\\\"abc\\\",\\\"%61bc\\\"]\");\r\n")
 }
 
