@@ -457,28 +457,9 @@ func TestWebsocketWriterRetires(t *testing.T) {
 	}
 }
 
-// TestWebsocketOpenFrame: the reader writes the open frame itself, so a
-// quiet session has no writer goroutine at all; what an application queues
-// at once still follows the open frame, in order, then its close.
+// TestWebsocketOpenFrame: what an application queues at once follows the
+// open frame, in order, then its close.
 func TestWebsocketOpenFrame(t *testing.T) {
-	writers := func() int {
-		buf := make([]byte, 1<<20)
-		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*wsWriter).run")
-	}
-	ts, _ := testServer(t, nil)
-	c, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/quiet/websocket", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, m, err := c.ReadMessage(); err != nil || string(m) != "o" {
-		t.Fatalf("read %q, %v; want the open frame", m, err)
-	}
-	if n := writers(); n != 0 {
-		t.Fatalf("%d writer goroutines for a session that only opened", n)
-	}
-
 	policy, _ := NewOriginPolicy(nil)
 	table := session.NewTable(session.Config{
 		HeartbeatDelay:  time.Minute,
