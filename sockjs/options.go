@@ -168,7 +168,7 @@ type Options struct {
 	// buffer sizes of each websocket connection. Write buffers (zero means
 	// 4096) are pooled between writes, so an idle connection holds none.
 	// A zero read size means: plain TCP connections read into pooled
-	// buffers too and keep only 512 bytes while idle; other connections
+	// buffers too and keep only 320 bytes while idle; other connections
 	// (TLS, custom listeners) reuse net/http's 4 KiB reader. A non-zero
 	// read size is a buffer of that size held by each connection.
 	WebsocketReadBufferSize  int

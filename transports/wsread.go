@@ -11,12 +11,14 @@ import (
 // idleReadBufferSize is gorilla's read buffer on connections read through
 // a pooledReadConn: enough for any frame header and control frame (125
 // bytes), where the default would hold 4 KiB for the life of the session.
-const idleReadBufferSize = 512
+// It must stay above 256: gorilla adopts a hijacked reader only above that
+// size, and would otherwise allocate its 4 KiB default.
+const idleReadBufferSize = 320
 
 // upgrade performs the websocket handshake. When the upgrader has no read
 // buffer size of its own (the default) and the connection allows it, the
 // connection gorilla reads from is a pooledReadConn, so that an idle
-// websocket holds a 512-byte read buffer instead of net/http's 4 KiB one.
+// websocket holds a 320-byte read buffer instead of net/http's 4 KiB one.
 func (u *upgrader) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
 	if u.ReadBufferSize == 0 {
 		w = pooledHijacker{w}
