@@ -126,6 +126,7 @@ func main() {
 		scale   = flag.String("scale", "1000,2000,5000,10000,19000", "session counts for the scale run of our server (empty: skip)")
 		report  = flag.Bool("report-only", false, "do not measure: rebuild the reports from results/raw.jsonl")
 		rev     = flag.String("rev", "", "the library revision measured, for the report")
+		port    = flag.Int("port", 9101, "the servers listen on this loopback port and the next three")
 	)
 	flag.StringVar(&dr.root, "root", "..", "repository root")
 	flag.StringVar(&dr.bin, "bin", ".bin", "directory of the built programs")
@@ -134,6 +135,9 @@ func main() {
 	flag.DurationVar(&dr.warmup, "warmup", time.Second, "warm-up per cell")
 	flag.BoolVar(&dr.verbose, "v", false, "log every measurement")
 	flag.Parse()
+	for i, name := range allServers {
+		ports[name] = *port + i
+	}
 	if err := os.MkdirAll(dr.out, 0o755); err != nil {
 		log.Fatal(err)
 	}
