@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -50,15 +49,6 @@ func procCPU(pid int) (time.Duration, error) {
 		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
 	return time.Duration(ut+st) * time.Second / clockTick, nil
-}
-
-// selfCPU returns this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // selfRSSKB returns this process's VmRSS.
