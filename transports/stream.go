@@ -45,7 +45,8 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	sc := &streamConn{Conn: conn, fr: fr, cb: cb, chunked: chunked, limit: s.cfg.ResponseLimit}
 	sc.pc = newPooledReadConn(conn)
-	head := &headWriter{b: append(getBufBytes(), "HTTP/1.1 200 OK\r\n"...)}
+	buf := getBuf()
+	head := &headWriter{b: append((*buf)[:0], "HTTP/1.1 200 OK\r\n"...)}
 	h.Write(head)
 	head.b = append(head.b, "\r\n"...)
 	if fr.prelude != nil {
@@ -53,7 +54,8 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	_, err = conn.Write(head.b)
-	putBufBytes(head.b)
+	*buf = head.b
+	putBuf(buf)
 	if err != nil {
 		conn.Close()
 		rcv.Release(&session.Interrupted)
@@ -70,10 +72,6 @@ func (hw *headWriter) Write(p []byte) (int, error) {
 	hw.b = append(hw.b, p...)
 	return len(p), nil
 }
-
-func getBufBytes() []byte { return (*getBuf())[:0] }
-
-func putBufBytes(b []byte) { putBuf(&b) }
 
 // streamConn is a taken-over streaming response, seen by the websocket
 // session loop as a connection: WriteText writes one frame as one chunk,
