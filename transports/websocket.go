@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -197,8 +198,12 @@ func (s *Server) startWebsocket(conn wsConn, sess *session.Session, framed bool)
 	go s.serveWebsocket(conn, sess, rcv, framed)
 }
 
-// serveWebsocket is a websocket session's reader goroutine: it sets the
-// session up, has the open frame written, and reads until the connection
+// serveWebsocket sets a websocket session up and has the open frame
+// written. Then, where the application's Recv can read the connection
+// itself (a gorilla connection with a file descriptor to wait on), it
+// returns: the goroutine that called it ends, and the session is read by
+// whoever waits in Recv, or by a reader goroutine when nobody does (see
+// wsReader). Otherwise it stays the session's reader until the connection
 // ends.
 func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session.Receiver, framed bool) {
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
@@ -216,28 +221,237 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session
 	w.lastPing = now // the first ping after one heartbeat delay
 	w.lastWrite.Store(int64(now))
 	w.rcv = rcv
+	r := &wsReader{srv: s, conn: conn, gc: gc, isGorilla: isGorilla, sess: sess, w: w,
+		framed: framed, ctx: ctx, one: make([]string, 1),
+		extended: time.Duration(math.MinInt64 / 2)} // the first message moves the deadline
+	if isGorilla {
+		r.pc, _ = gc.NetConn().(*pooledReadConn)
+	}
+	w.rd = r
 	w.hb = time.AfterFunc(w.heartbeat, w.beat)
 	rcv.SetPush(w.kick)
+	if r.pc != nil {
+		// Nobody reads until the application calls Recv, or until the
+		// writer, retiring after the open frame, finds that it has not.
+		rcv.SetPuller(r)
+		w.kick()
+		return
+	}
+	r.state.Store(readBackground)
 	// The open frame goes to a writer goroutine too: written here, it would
 	// grow this goroutine's stack on gorilla's write path for the life of
 	// an idle session (measured: 2 KB more per idle websocket).
 	w.kick()
-	s.readLoop(ctx, conn, sess, framed, w)
+	r.background()
 }
 
-// readLoop reads until the connection ends, then tears the session down.
-func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Session, framed bool, w *wsWriter) {
-	defer w.cancel()
-	rcv := w.rcv
-	readErr := s.readWebsocket(ctx, conn, sess, framed)
+// Read role states: who reads a websocket session's connection.
+const (
+	readFree       int32 = iota // nobody: the next Recv, or a retiring writer, takes the role
+	readPull                    // a Recv caller, through Pull
+	readWaiting                 // the background reader, waiting for data (it can be taken over)
+	readBackground              // the background reader, reading or delivering
+	readTakeover                // a Recv caller asked the waiting background reader to hand over
+	readDone                    // the connection has ended
+)
 
+// wsReader reads a websocket session's connection. One goroutine at a time
+// holds the read role (state): the application's goroutine while it waits in
+// Recv (Pull), or a background reader while nobody does, which Recv takes
+// over when it finds it waiting for data. So an idle session whose
+// application waits in Recv has one goroutine, the application's, and an
+// echo is read, handed over and answered without a goroutine switch on the
+// read side. A background reader is started, by a writer goroutine that has
+// finished writing turning into it, whenever nobody holds the role; so a
+// session whose application does not call Recv is still read (its client's
+// close noticed) within a heartbeat delay.
+type wsReader struct {
+	srv       *Server
+	conn      wsConn
+	gc        gorillaConn
+	isGorilla bool
+	pc        *pooledReadConn // nil: only a background reader reads
+	sess      *session.Session
+	w         *wsWriter
+	framed    bool
+	ctx       context.Context // the background reader's Deliver; done when writing fails
+
+	state atomic.Int32
+	// waiting is held by the background reader while it waits for data
+	// (readWaiting): a Recv caller that takes the role over interrupts the
+	// wait, then acquires it to know that the reader has let go. Nobody
+	// else takes it, and the wait it covers is cut short by whoever would
+	// block on it.
+	waiting sync.Mutex
+
+	// Owned by the read role.
+	one      []string
+	extended time.Duration // monoNow when the read deadline was last moved
+}
+
+// Pull implements session.Puller.
+func (r *wsReader) Pull(ctx context.Context) bool {
+	if ctx.Done() != nil && ctx != r.sess.Context() {
+		// Blocked on the connection, a read cannot be abandoned when ctx
+		// ends; the session's own context ends with the connection.
+		r.adopt(true)
+		return false
+	}
+	for {
+		switch r.state.Load() {
+		case readFree:
+			if !r.state.CompareAndSwap(readFree, readPull) {
+				continue
+			}
+		case readWaiting:
+			if !r.state.CompareAndSwap(readWaiting, readTakeover) {
+				continue
+			}
+			r.conn.SetReadDeadline(time.Unix(1, 0)) // wakes the reader's wait
+			r.waiting.Lock()                        // held until it has let go
+			r.waiting.Unlock()
+			r.extend(true)
+		default:
+			return false
+		}
+		break
+	}
+	if r.pc != nil {
+		r.pc.wait() // idle here, in as shallow a stack as Recv allows
+	}
+	if err := r.read(true); err != nil {
+		r.end(err)
+		return true
+	}
+	r.state.Store(readFree)
+	return true
+}
+
+// adopt makes the caller's goroutine, or a new one when spawn is set, the
+// background reader if nobody holds the read role.
+func (r *wsReader) adopt(spawn bool) {
+	if r.pc == nil || !r.state.CompareAndSwap(readFree, readBackground) {
+		return
+	}
+	if spawn {
+		go r.background()
+	} else {
+		r.background()
+	}
+}
+
+// background is the background reader: it holds the read role until the
+// connection ends or a Recv caller takes the role over.
+func (r *wsReader) background() {
+	for {
+		if r.pc != nil {
+			r.waiting.Lock()
+			r.state.Store(readWaiting)
+			r.pc.wait() // idle here, in a shallow stack
+			if !r.state.CompareAndSwap(readWaiting, readBackground) {
+				// Taken over: forget the deadline that woke us, hand over.
+				if errors.Is(r.pc.later, os.ErrDeadlineExceeded) {
+					r.pc.later = nil
+				}
+				r.state.Store(readPull)
+				r.waiting.Unlock()
+				return
+			}
+			r.waiting.Unlock()
+		}
+		if err := r.read(false); err != nil {
+			r.end(err)
+			return
+		}
+	}
+}
+
+// read reads one message and hands it to the session: appended for a Recv
+// caller (pull), delivered, waiting for queue space, by the background
+// reader.
+func (r *wsReader) read(pull bool) error {
+	var p []byte
+	var buf *[]byte
+	var err error
+	if r.isGorilla {
+		p, buf, err = r.gc.readPooled()
+	} else {
+		p, err = r.conn.ReadText()
+	}
+	if err == nil {
+		err = r.deliver(p, pull)
+	}
+	if buf != nil {
+		putBuf(buf)
+	}
+	if err == nil {
+		r.extend(false)
+	}
+	return err
+}
+
+// extend moves the read deadline, which a dead peer's silence runs into. It
+// is moved at most every eighth of its span (every move costs a timer
+// update), to an eighth beyond it: never nearer than LivenessTimeout after
+// a message, and at most an eighth further. A takeover moves it at once, to
+// replace the deadline that woke the background reader.
+func (r *wsReader) extend(now bool) {
+	live := r.srv.cfg.LivenessTimeout
+	if !r.isGorilla || live <= 0 {
+		if now {
+			r.conn.SetReadDeadline(time.Time{})
+		}
+		return
+	}
+	slack := live / 8
+	if t := monoNow(); now || t-r.extended >= slack {
+		r.gc.SetReadDeadline(time.Now().Add(live + slack))
+		r.extended = t
+	}
+}
+
+// deliver decodes one websocket message and hands it to the session; p is
+// not kept.
+func (r *wsReader) deliver(p []byte, pull bool) error {
+	var msgs []string
+	if r.framed {
+		if len(p) == 0 {
+			return nil // empty messages are ignored
+		}
+		var err error
+		if msgs, err = frame.DecodeMessages(p); err != nil {
+			return errBrokenFraming
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+	} else {
+		r.one[0] = string(p)
+		msgs = r.one
+	}
+	if pull {
+		r.sess.Append(msgs)
+		return nil
+	}
+	if err := r.sess.Deliver(r.ctx, msgs); err != nil && !errors.Is(err, session.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// end tears the session down once reading has failed: it runs once, on the
+// goroutine that holds the read role.
+func (r *wsReader) end(readErr error) {
+	r.state.Store(readDone)
+	w, conn := r.w, r.conn
+	defer w.cancel()
 	w.hb.Stop()
 	if errors.Is(readErr, errBrokenFraming) {
-		conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		conn.SetWriteDeadline(time.Now().Add(r.srv.cfg.WriteTimeout))
 		if conn.WriteClose(brokenFraming.Code, brokenFraming.Reason) == nil {
 			// Wait briefly for the client's close, so that it sees a clean
 			// close rather than a reset.
-			conn.SetReadDeadline(time.Now().Add(s.cfg.CloseWait))
+			conn.SetReadDeadline(time.Now().Add(r.srv.cfg.CloseWait))
 			for {
 				if _, err := conn.ReadText(); err != nil {
 					break
@@ -251,7 +465,7 @@ func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Sessio
 	if w.ender != nil && w.ender.Ended() {
 		cause = nil // a taken-over HTTP stream completed; the client reads on
 	}
-	rcv.Release(cause)
+	w.rcv.Release(cause)
 }
 
 // wsWriter writes a websocket session's frames from one writer goroutine
@@ -262,7 +476,9 @@ func (s *Server) readLoop(ctx context.Context, conn wsConn, sess *session.Sessio
 // batching whatever was queued meanwhile into one frame, and parks. Parked
 // writers are retired by the server's reaper within 100 ms, so an
 // idle session has no writer goroutine, while a busy one keeps its writer
-// (and the stack it grew on the write path) from message to message.
+// (and the stack it grew on the write path) from message to message. A
+// writer that ends while nobody reads the connection becomes the session's
+// background reader (see wsReader).
 //
 // The role is a claim, not a lock: nobody waits for it, so a stalled
 // client never blocks a sender. (Writing inline from Send was measured: it
@@ -274,6 +490,7 @@ type wsWriter struct {
 	isGorilla bool
 	framed    bool
 	rcv       *session.Receiver
+	rd        *wsReader
 	cancel    context.CancelFunc // unblocks the reader's Deliver when writing fails
 	metrics   session.Metrics
 	name      string
@@ -314,7 +531,15 @@ func (w *wsWriter) kick() {
 	w.wg.Add(1)
 	w.mu.Unlock()
 	w.alive = true
-	go w.run()
+	go w.runThenRead()
+}
+
+// runThenRead is a writer goroutine. Once it has stopped writing it becomes
+// the session's background reader if nobody reads the connection.
+func (w *wsWriter) runThenRead() {
+	w.run()
+	w.wg.Done()
+	w.rd.adopt(false)
 }
 
 // beat runs when the heartbeat timer fires. The timer is not reset on every
@@ -342,7 +567,6 @@ func (w *wsWriter) wanted() bool { return w.rcv.Pending() || w.beatDue.Load() }
 // writes, releases the role and parks until the role is handed back, the
 // session ends, or the reaper retires it.
 func (w *wsWriter) run() {
-	defer w.wg.Done()
 	for {
 		if !w.drain() {
 			return // closed or failed: the role is kept, nothing more is written
@@ -473,77 +697,6 @@ func (w *wsWriter) stop() {
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
-}
-
-// readWebsocket reads and delivers messages until the connection fails or
-// closes, and returns why.
-func (s *Server) readWebsocket(ctx context.Context, conn wsConn, sess *session.Session, framed bool) error {
-	one := make([]string, 1)
-	gc, isGorilla := conn.(gorillaConn)
-	// The read deadline is moved at most every eighth of its span (every
-	// move costs a timer update), to an eighth beyond it: it is never
-	// nearer than LivenessTimeout after a message, and at most an eighth
-	// further.
-	live := s.cfg.LivenessTimeout
-	slack := live / 8
-	extended := time.Duration(math.MinInt64 / 2) // the first message moves it
-	var pc *pooledReadConn
-	if isGorilla {
-		pc, _ = gc.NetConn().(*pooledReadConn)
-	}
-	for {
-		var p []byte
-		var buf *[]byte
-		var err error
-		if isGorilla {
-			if pc != nil {
-				pc.wait() // idle here, in a shallow stack
-			}
-			p, buf, err = gc.readPooled()
-		} else {
-			p, err = conn.ReadText()
-		}
-		if err == nil {
-			err = s.deliverWebsocket(ctx, sess, p, framed, one)
-		}
-		if buf != nil {
-			putBuf(buf)
-		}
-		if err != nil {
-			return err
-		}
-		if isGorilla && live > 0 {
-			if now := monoNow(); now-extended >= slack {
-				gc.SetReadDeadline(time.Now().Add(live + slack))
-				extended = now
-			}
-		}
-	}
-}
-
-// deliverWebsocket decodes one websocket message and hands it to the
-// session; p is not kept.
-func (s *Server) deliverWebsocket(ctx context.Context, sess *session.Session, p []byte, framed bool, one []string) error {
-	var msgs []string
-	if framed {
-		if len(p) == 0 {
-			return nil // empty messages are ignored
-		}
-		var err error
-		if msgs, err = frame.DecodeMessages(p); err != nil {
-			return errBrokenFraming
-		}
-		if len(msgs) == 0 {
-			return nil
-		}
-	} else {
-		one[0] = string(p)
-		msgs = one
-	}
-	if err := sess.Deliver(ctx, msgs); err != nil && !errors.Is(err, session.ErrClosed) {
-		return err
-	}
-	return nil
 }
 
 // closeCause turns the reader's final error into the session's close: the

@@ -81,6 +81,7 @@ type Session struct {
 	closed    *CloseError
 	receiver  *Receiver
 	push      func()      // the attached push receiver's kick, if any
+	puller    Puller      // the attached push receiver's reader, if Recv may read
 	timer     *time.Timer // disconnect delay; nil for detached sessions
 	finalized bool
 }
@@ -208,7 +209,12 @@ func (s *Session) wake(push func()) {
 // the session closed are still returned; after them Recv returns the close
 // error (a *CloseError, which matches ErrClosed). If ctx ends first it returns
 // ctx.Err().
+//
+// When the receiver has installed a Puller and nothing is queued, Recv reads
+// the connection itself through it, rather than waiting for a reader
+// goroutine to hand it a message.
 func (s *Session) Recv(ctx context.Context) (string, error) {
+	tried := false // the puller declined: wait for a delivery
 	for {
 		s.mu.Lock()
 		if len(s.in) > 0 {
@@ -228,14 +234,74 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 			s.mu.Unlock()
 			return "", err
 		}
+		if p := s.puller; p != nil && !tried {
+			s.mu.Unlock()
+			tried = !p.Pull(ctx)
+			continue
+		}
 		wake := s.inWake.wait()
 		s.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return "", ctx.Err()
+		if err := waitFor(ctx, wake); err != nil {
+			return "", err
 		}
+		tried = false
 	}
+}
+
+// waitFor waits for wake or the end of ctx. It is out of line so that Recv's
+// own frame stays small on the path that reads (see Table.run).
+//
+//go:noinline
+func waitFor(ctx context.Context, wake <-chan struct{}) error {
+	select {
+	case <-wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A Puller reads a session's connection on behalf of Recv: a Recv caller
+// with nothing queued reads the next message itself, so that a session whose
+// application waits in Recv needs no reader goroutine of its own.
+type Puller interface {
+	// Pull reads one message from the connection and hands what it carries
+	// to the session with Append, or, when the connection has ended, closes
+	// the session. It reports false, at once, when it cannot read for the
+	// caller (another goroutine is reading, or ctx is one it could not
+	// honour while blocked on the connection); Recv then waits for the
+	// reading goroutine to deliver.
+	Pull(ctx context.Context) bool
+}
+
+// SetPuller installs p as the session's Puller while r stays attached.
+func (r *Receiver) SetPuller(p Puller) {
+	r.s.mu.Lock()
+	if r.s.receiver == r {
+		r.s.puller = p
+	}
+	r.s.mu.Unlock()
+}
+
+// Append queues messages that a Puller read for a Recv caller. Unlike
+// Deliver it never waits for space: the caller that would make room is the
+// one reading, and what one read returns is already bounded by the
+// transport's message size limit. Messages for a closed session are dropped.
+func (s *Session) Append(msgs []string) {
+	n := 0
+	s.mu.Lock()
+	if s.closed != nil {
+		s.mu.Unlock()
+		return
+	}
+	for _, m := range msgs {
+		s.in = append(s.in, m)
+		n += len(m)
+	}
+	s.inBytes += n
+	s.inWake.notify()
+	s.mu.Unlock()
+	s.table.cfg.Metrics.MessagesReceived(s.transport, len(msgs), n)
 }
 
 // Deliver hands messages from the client to the application. It blocks while
@@ -472,6 +538,7 @@ func (r *Receiver) Release(cause *CloseError) {
 	if s.receiver == r {
 		s.receiver = nil
 		s.push = nil
+		s.puller = nil
 		s.detachEv.notify()
 	}
 	if !s.detached && s.timer != nil {
