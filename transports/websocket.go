@@ -184,28 +184,37 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // startWebsocket starts a websocket session: it attaches the session's
-// receiver, which the session table counts (Shutdown waits for it), and
-// hands the connection to a goroutine of the session's own that sets the
-// session up and then reads. It returns at once, so that net/http frees
-// the request's goroutine and buffers: an idle session costs that reader
-// goroutine plus the application's.
+// receiver, which the session table counts (Shutdown waits for it), sets
+// the session up and returns, so that net/http frees the request's
+// goroutine and buffers: an idle session whose application waits in Recv
+// costs only the application's goroutine (see wsReader). Where Recv cannot
+// read the connection, a reader goroutine is started.
 func (s *Server) startWebsocket(conn wsConn, sess *session.Session, framed bool) {
 	rcv, err := sess.AttachPush()
 	if err != nil { // cannot happen: a detached session has no other receiver
 		conn.Close()
 		return
 	}
-	go s.serveWebsocket(conn, sess, rcv, framed)
+	if r := s.setupWebsocket(conn, sess, rcv, framed); r.pc == nil {
+		go r.background()
+	}
 }
 
-// serveWebsocket sets a websocket session up and has the open frame
-// written. Then, where the application's Recv can read the connection
-// itself (a gorilla connection with a file descriptor to wait on), it
-// returns: the goroutine that called it ends, and the session is read by
-// whoever waits in Recv, or by a reader goroutine when nobody does (see
-// wsReader). Otherwise it stays the session's reader until the connection
-// ends.
+// serveWebsocket sets a session up over conn and reads it until it ends.
 func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session.Receiver, framed bool) {
+	r := s.setupWebsocket(conn, sess, rcv, framed)
+	if r.pc == nil {
+		r.background()
+	}
+}
+
+// setupWebsocket sets a websocket session up and has the open frame
+// written by a writer goroutine. Where the application's Recv can read the
+// connection itself (a gorilla connection with a file descriptor to wait
+// on), nobody reads until it does, or until the writer, retiring after the
+// open frame, finds that it has not (see wsReader); otherwise the caller
+// must run the returned reader's background loop.
+func (s *Server) setupWebsocket(conn wsConn, sess *session.Session, rcv *session.Receiver, framed bool) *wsReader {
 	conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	gc, isGorilla := conn.(gorillaConn)
 	if isGorilla {
@@ -231,18 +240,14 @@ func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session
 	w.hb = time.AfterFunc(w.heartbeat, w.beat)
 	rcv.SetPush(w.kick)
 	if r.pc != nil {
-		// Nobody reads until the application calls Recv, or until the
-		// writer, retiring after the open frame, finds that it has not.
 		rcv.SetPuller(r)
-		w.kick()
-		return
+	} else {
+		r.state.Store(readBackground)
 	}
-	r.state.Store(readBackground)
-	// The open frame goes to a writer goroutine too: written here, it would
-	// grow this goroutine's stack on gorilla's write path for the life of
-	// an idle session (measured: 2 KB more per idle websocket).
+	// The open frame goes to a writer goroutine, which keeps the stack it
+	// grows on gorilla's write path only while the session is busy.
 	w.kick()
-	r.background()
+	return r
 }
 
 // Read role states: who reads a websocket session's connection.

@@ -15,8 +15,9 @@ import (
 // buffer that it gives back as soon as gorilla has taken every byte: an
 // idle connection holds no read buffer, a busy one still reads in 4 KiB
 // (or larger) gulps. Large reads go straight into the caller's buffer.
-// Like any net.Conn read side, it has one reader at a time (the session's
-// reader goroutine); writes and Close go to the embedded connection.
+// Like any net.Conn read side, it has one reader at a time (whoever holds
+// the session's read role, see wsReader); writes and Close go to the
+// embedded connection.
 type pooledReadConn struct {
 	net.Conn
 	rc      syscall.RawConn

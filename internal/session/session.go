@@ -275,10 +275,12 @@ type Puller interface {
 }
 
 // SetPuller installs p as the session's Puller while r stays attached.
+// Recv callers already waiting try it at once.
 func (r *Receiver) SetPuller(p Puller) {
 	r.s.mu.Lock()
 	if r.s.receiver == r {
 		r.s.puller = p
+		r.s.inWake.notify()
 	}
 	r.s.mu.Unlock()
 }

@@ -394,3 +394,91 @@ func TestPerClientCapAndBinding(t *testing.T) {
 		tb.Shutdown(context.Background(), Normal)
 	})
 }
+
+// fakePuller reads from a channel of message batches, as a transport's
+// Puller reads its connection; it declines when told to.
+type fakePuller struct {
+	s       *Session
+	batches chan []string
+	decline bool
+}
+
+func (p *fakePuller) Pull(ctx context.Context) bool {
+	if p.decline {
+		return false
+	}
+	p.s.Append(<-p.batches)
+	return true
+}
+
+// TestRecvPulls: Recv reads through the Puller when nothing is queued,
+// returns every message of a batch in order, and a Recv that was already
+// waiting when the Puller was installed starts pulling at once.
+func TestRecvPulls(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tb, _ := newTable(t, testConfig())
+		s, err := tb.OpenDetached("p", "websocket", httptest.NewRequest("GET", "/x/p/websocket", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.AttachPush()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 10)
+		go func() {
+			for {
+				m, err := s.Recv(s.Context())
+				if err != nil {
+					close(got)
+					return
+				}
+				got <- m
+			}
+		}()
+		synctest.Wait() // Recv waits: no puller yet
+		p := &fakePuller{s: s, batches: make(chan []string, 2)}
+		r.SetPuller(p)
+		p.batches <- []string{"a", "b"}
+		p.batches <- []string{"c"}
+		for _, want := range []string{"a", "b", "c"} {
+			if m := <-got; m != want {
+				t.Fatalf("Recv = %q; want %q", m, want)
+			}
+		}
+		synctest.Wait() // Recv is in Pull again
+		s.Close(3000, "bye")
+		p.batches <- nil // what a pull returns once the connection has ended
+		if _, ok := <-got; ok {
+			t.Fatal("Recv returned a message after the close")
+		}
+		r.Release(nil)
+	})
+}
+
+// TestRecvPullerDeclines: when the Puller declines, Recv waits for a
+// delivery instead of spinning.
+func TestRecvPullerDeclines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tb, _ := newTable(t, testConfig())
+		s, err := tb.OpenDetached("d", "websocket", httptest.NewRequest("GET", "/x/d/websocket", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := s.AttachPush()
+		r.SetPuller(&fakePuller{s: s, decline: true})
+		got := make(chan string, 1)
+		go func() {
+			m, _ := s.Recv(context.Background())
+			got <- m
+		}()
+		synctest.Wait()
+		if err := s.Deliver(context.Background(), []string{"x"}); err != nil {
+			t.Fatal(err)
+		}
+		if m := <-got; m != "x" {
+			t.Fatalf("Recv = %q; want x", m)
+		}
+		r.Release(nil)
+	})
+}
