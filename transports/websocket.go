@@ -220,8 +220,7 @@ func (s *Server) setupWebsocket(conn wsConn, sess *session.Session, rcv *session
 	if isGorilla {
 		gc.keepAlive(s.cfg.LivenessTimeout)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &wsWriter{srv: s, conn: conn, framed: framed, cancel: cancel,
+	w := &wsWriter{srv: s, conn: conn, framed: framed,
 		metrics: s.table.Metrics(), name: sess.Transport(), heartbeat: s.table.HeartbeatDelay(),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.gc, w.isGorilla = gc, isGorilla
@@ -231,7 +230,7 @@ func (s *Server) setupWebsocket(conn wsConn, sess *session.Session, rcv *session
 	w.lastWrite.Store(int64(now))
 	w.rcv = rcv
 	r := &wsReader{srv: s, conn: conn, gc: gc, isGorilla: isGorilla, sess: sess, w: w,
-		framed: framed, ctx: ctx, one: make([]string, 1),
+		framed:   framed,
 		extended: time.Duration(math.MinInt64 / 2)} // the first message moves the deadline
 	if isGorilla {
 		r.pc, _ = gc.NetConn().(*pooledReadConn)
@@ -279,7 +278,6 @@ type wsReader struct {
 	sess      *session.Session
 	w         *wsWriter
 	framed    bool
-	ctx       context.Context // the background reader's Deliver; done when writing fails
 
 	state atomic.Int32
 	// waiting is held by the background reader while it waits for data
@@ -290,7 +288,7 @@ type wsReader struct {
 	waiting sync.Mutex
 
 	// Owned by the read role.
-	one      []string
+	one      [1]string     // a raw websocket's message, as Deliver takes it
 	extended time.Duration // monoNow when the read deadline was last moved
 }
 
@@ -432,13 +430,14 @@ func (r *wsReader) deliver(p []byte, pull bool) error {
 		}
 	} else {
 		r.one[0] = string(p)
-		msgs = r.one
+		msgs = r.one[:]
 	}
 	if pull {
 		r.sess.Append(msgs)
 		return nil
 	}
-	if err := r.sess.Deliver(r.ctx, msgs); err != nil && !errors.Is(err, session.ErrClosed) {
+	// Deliver ends when the session closes, which a failed write does.
+	if err := r.sess.Deliver(context.Background(), msgs); err != nil && !errors.Is(err, session.ErrClosed) {
 		return err
 	}
 	return nil
@@ -449,7 +448,6 @@ func (r *wsReader) deliver(p []byte, pull bool) error {
 func (r *wsReader) end(readErr error) {
 	r.state.Store(readDone)
 	w, conn := r.w, r.conn
-	defer w.cancel()
 	w.hb.Stop()
 	if errors.Is(readErr, errBrokenFraming) {
 		conn.SetWriteDeadline(time.Now().Add(r.srv.cfg.WriteTimeout))
@@ -496,7 +494,6 @@ type wsWriter struct {
 	framed    bool
 	rcv       *session.Receiver
 	rd        *wsReader
-	cancel    context.CancelFunc // unblocks the reader's Deliver when writing fails
 	metrics   session.Metrics
 	name      string
 	heartbeat time.Duration
@@ -635,8 +632,10 @@ func (w *wsWriter) drain() bool {
 			}
 		}
 		if err != nil {
-			w.cancel()
 			w.conn.Close()
+			// Closing the session also frees a background reader waiting
+			// in Deliver for the application to make room.
+			w.rd.sess.Close(session.Interrupted.Code, session.Interrupted.Reason)
 			return false
 		}
 		if f.Kind == session.CloseFrame {

@@ -20,6 +20,12 @@ import (
 // itself (ReadBufferSize 0: pooled reads).
 func appServer(t *testing.T, app func(*session.Session)) string {
 	t.Helper()
+	return appServerQueue(t, 1<<20, app)
+}
+
+// appServerQueue is appServer with queues of maxQueued bytes.
+func appServerQueue(t *testing.T, maxQueued int, app func(*session.Session)) string {
+	t.Helper()
 	policy, err := NewOriginPolicy(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +34,7 @@ func appServer(t *testing.T, app func(*session.Session)) string {
 		HeartbeatDelay:  time.Minute,
 		DisconnectDelay: time.Second,
 		AttachWait:      50 * time.Millisecond,
-		MaxQueuedBytes:  1 << 20,
+		MaxQueuedBytes:  maxQueued,
 		MaxSessions:     100,
 	}, app)
 	ts := httptest.NewServer(NewServer(Config{ResponseLimit: 4096, MaxMessageBytes: 1 << 16,
@@ -250,4 +256,30 @@ func TestConcurrentRecv(t *testing.T) {
 			t.Fatalf("received %d of %d messages", len(seen), n)
 		}
 	}
+}
+
+// TestWriteFailureFreesReader: a background reader waiting for the
+// application to make room in the inbound queue is freed, and the session
+// closed, when writing to the client fails.
+func TestWriteFailureFreesReader(t *testing.T) {
+	done := make(chan struct{})
+	url := appServerQueue(t, 64, func(s *session.Session) {
+		defer close(done)
+		for s.Err() == nil {
+			s.Send(context.Background(), strings.Repeat("x", 1000))
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	c := dialWS(t, url+"/0/wfail/websocket")
+	for i := range 20 { // far more than the inbound queue holds
+		c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`["%030d"]`, i)))
+	}
+	eventually(t, "a reader blocked in Deliver", func() bool { return goroutinesIn("(*Session).Deliver") == 1 })
+	c.UnderlyingConn().Close() // no close frame: only writing can tell
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session did not close after its writes failed")
+	}
+	eventually(t, "the reader gone", func() bool { return goroutinesIn("(*wsReader)") == 0 })
 }
