@@ -241,7 +241,7 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 		}
 		wake := s.inWake.wait()
 		s.mu.Unlock()
-		if err := waitFor(ctx, wake); err != nil {
+		if err := s.waitFor(ctx, wake); err != nil {
 			return "", err
 		}
 		tried = false
@@ -252,7 +252,13 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 // own frame stays small on the path that reads (see Table.run).
 //
 //go:noinline
-func waitFor(ctx context.Context, wake <-chan struct{}) error {
+func (s *Session) waitFor(ctx context.Context, wake <-chan struct{}) error {
+	if ctx == s.ctx {
+		// The session's context ends when it closes, which wakes Recv
+		// anyway; not asking for its Done channel spares allocating one.
+		<-wake
+		return nil
+	}
 	select {
 	case <-wake:
 		return nil
