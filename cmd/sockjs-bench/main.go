@@ -30,6 +30,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -48,21 +49,22 @@ type target struct {
 
 type config struct {
 	target
-	workload string
-	c        int
-	size     int
-	window   int
-	n        int
-	d        time.Duration
-	warmup   time.Duration
-	settle   time.Duration
-	hold     time.Duration
-	parallel int
-	pid      int
-	srcs     []net.IP
-	json     bool
-	label    string
-	netHTTP  bool
+	workload   string
+	c          int
+	size       int
+	window     int
+	n          int
+	d          time.Duration
+	warmup     time.Duration
+	settle     time.Duration
+	hold       time.Duration
+	parallel   int
+	pid        int
+	srcs       []net.IP
+	json       bool
+	label      string
+	cpuprofile string
+	netHTTP    bool
 }
 
 // result is what one run reports; -json prints it as one line.
@@ -114,6 +116,16 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sockjs-bench:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+
 	var res *result
 	switch cfg.workload {
 	case "echo", "push":
@@ -163,6 +175,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&cfg.retryBusy, "retry-busy", false, "HTTP transports: reopen the receiving request after c[2010,\"Another connection still open\"] instead of failing (counted as busy_retries)")
 	fs.BoolVar(&cfg.json, "json", false, "print the result as one JSON line")
 	fs.StringVar(&cfg.label, "label", "", "label copied into the result")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write this tool's own CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -70,7 +70,7 @@ type Session struct {
 	mu        sync.Mutex
 	out       []Message // messages waiting for a receiver
 	outBytes  int
-	outWake   chan struct{} // one slot: wakes the attached receiver
+	outWake   chan struct{} // one slot: wakes a pulling receiver; made when one first waits
 	outSpace  broadcast     // wakes Send callers waiting for queue space
 	in        []string      // messages waiting for Recv
 	inBytes   int
@@ -105,7 +105,7 @@ func (b *broadcast) notify() {
 }
 
 func newSession(t *Table, id string, r *http.Request, detached bool) *Session {
-	s := &Session{id: id, table: t, detached: detached, outWake: make(chan struct{}, 1)}
+	s := &Session{id: id, table: t, detached: detached}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// A shallow copy: net/http does not touch a request once its handler
 	// has returned, so the headers and URL can be shared rather than
@@ -145,9 +145,9 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 		if s.outBytes == 0 || s.outBytes+len(msg) <= s.table.cfg.MaxQueuedBytes {
 			s.out = append(s.out, Message{Text: msg})
 			s.outBytes += len(msg)
-			push := s.push
+			push, ow := s.push, s.outWake
 			s.mu.Unlock()
-			s.wake(push)
+			s.wake(push, ow)
 			return nil
 		}
 		space := s.outSpace.wait()
@@ -186,21 +186,22 @@ func (s *Session) TrySendMessage(m Message) error {
 	}
 	s.out = append(s.out, m)
 	s.outBytes += len(msg)
-	push := s.push
+	push, ow := s.push, s.outWake
 	s.mu.Unlock()
-	s.wake(push)
+	s.wake(push, ow)
 	return nil
 }
 
 // wake tells the receiver that there is something to write: a push
-// receiver through its kick, a pulling one through outWake.
-func (s *Session) wake(push func()) {
+// receiver through its kick, a pulling one through outWake (ow, read under
+// the lock; nil while no pulling receiver has attached).
+func (s *Session) wake(push func(), ow chan struct{}) {
 	if push != nil {
 		push()
 		return
 	}
 	select {
-	case s.outWake <- struct{}{}:
+	case ow <- struct{}{}:
 	default:
 	}
 }
@@ -374,10 +375,10 @@ func (s *Session) closeWith(ce *CloseError) bool {
 	s.outSpace.notify()
 	s.inWake.notify()
 	s.inSpace.notify()
-	push := s.push
+	push, ow := s.push, s.outWake
 	s.mu.Unlock()
 	s.cancel()
-	s.wake(push)
+	s.wake(push, ow)
 	t := s.table
 	t.cfg.Metrics.SessionClosed(s.transport, ce.Code)
 	if t.cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
@@ -447,7 +448,8 @@ type Receiver struct {
 func (r *Receiver) Next(ctx context.Context) (Frame, error) {
 	s := r.s
 	for {
-		if f, ok := r.Poll(); ok {
+		f, ok, wake := r.pollOrWait()
+		if ok {
 			return f, nil
 		}
 		if r.heartbeat == nil {
@@ -456,7 +458,7 @@ func (r *Receiver) Next(ctx context.Context) (Frame, error) {
 			r.heartbeat.Reset(s.table.cfg.HeartbeatDelay)
 		}
 		select {
-		case <-s.outWake:
+		case <-wake:
 			r.heartbeat.Stop()
 		case <-r.heartbeat.C:
 			return Frame{Kind: HeartbeatFrame}, nil
@@ -467,14 +469,36 @@ func (r *Receiver) Next(ctx context.Context) (Frame, error) {
 	}
 }
 
+// pollOrWait is Poll, and when there is nothing to write it returns, from
+// the same critical section, the channel that the next Send, TrySend or
+// Close wakes. The channel is made on first use: sessions whose receivers
+// push (websockets, taken-over streams) never need one.
+func (r *Receiver) pollOrWait() (Frame, bool, <-chan struct{}) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := r.pollLocked(); ok {
+		return f, true, nil
+	}
+	if s.outWake == nil {
+		s.outWake = make(chan struct{}, 1)
+	}
+	return Frame{}, false, s.outWake
+}
+
 // Poll returns the next frame without waiting: the open frame first, then
 // every queued message as one batch, then the close frame (again on every
 // call) once the session has closed. ok is false when there is nothing to
 // write.
 func (r *Receiver) Poll() (f Frame, ok bool) {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	return r.pollLocked()
+}
+
+// pollLocked is Poll with the session's lock held.
+func (r *Receiver) pollLocked() (f Frame, ok bool) {
 	s := r.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch {
 	case !s.openSent:
 		s.openSent = true
