@@ -195,21 +195,30 @@ func (s *Server) startWebsocket(conn wsConn, sess *session.Session, framed bool)
 		conn.Close()
 		return
 	}
-	if r := s.setupWebsocket(conn, sess, rcv, framed); r.pc == nil {
+	r := s.setupWebsocket(conn, sess, rcv, framed)
+	if r.pc == nil {
 		go r.background()
 	}
+	// The open frame is written here: this goroutine ends as soon as the
+	// handler returns, so the stack it grows on gorilla's write path is
+	// not kept, and a session that sends nothing more never starts a
+	// writer goroutine.
+	r.w.flushInline()
 }
 
 // serveWebsocket sets a session up over conn and reads it until it ends.
 func (s *Server) serveWebsocket(conn wsConn, sess *session.Session, rcv *session.Receiver, framed bool) {
 	r := s.setupWebsocket(conn, sess, rcv, framed)
+	// The open frame goes to a writer goroutine: this one may stay as the
+	// session's reader, and would keep the stack grown on the write path.
+	r.w.kick()
 	if r.pc == nil {
 		r.background()
 	}
 }
 
-// setupWebsocket sets a websocket session up and has the open frame
-// written by a writer goroutine. Where the application's Recv can read the
+// setupWebsocket sets a websocket session up; the caller has the open
+// frame written. Where the application's Recv can read the
 // connection itself (a gorilla connection with a file descriptor to wait
 // on), nobody reads until it does, or until the writer, retiring after the
 // open frame, finds that it has not (see wsReader); otherwise the caller
@@ -236,16 +245,15 @@ func (s *Server) setupWebsocket(conn wsConn, sess *session.Session, rcv *session
 		r.pc, _ = gc.NetConn().(*pooledReadConn)
 	}
 	w.rd = r
-	w.hb = time.AfterFunc(w.heartbeat, w.beat)
+	// The first beat comes early, to start a background reader if the
+	// application has not called Recv by then (see wsReader).
+	w.hb = time.AfterFunc(min(reapInterval, w.heartbeat), w.beat)
 	rcv.SetPush(w.kick)
 	if r.pc != nil {
 		rcv.SetPuller(r)
 	} else {
 		r.state.Store(readBackground)
 	}
-	// The open frame goes to a writer goroutine, which keeps the stack it
-	// grows on gorilla's write path only while the session is busy.
-	w.kick()
 	return r
 }
 
@@ -265,10 +273,12 @@ const (
 // over when it finds it waiting for data. So an idle session whose
 // application waits in Recv has one goroutine, the application's, and an
 // echo is read, handed over and answered without a goroutine switch on the
-// read side. A background reader is started, by a writer goroutine that has
-// finished writing turning into it, whenever nobody holds the role; so a
-// session whose application does not call Recv is still read (its client's
-// close noticed) within a heartbeat delay.
+// read side. Whenever nobody holds the role, a background reader is
+// started: by a writer goroutine that has finished writing turning into
+// it, and by the heartbeat timer, which first fires shortly after the
+// session opens; so a session whose application does not call Recv is
+// still read (its client's close noticed) within a heartbeat delay, and
+// from the start.
 type wsReader struct {
 	srv       *Server
 	conn      wsConn
@@ -536,6 +546,32 @@ func (w *wsWriter) kick() {
 	go w.runThenRead()
 }
 
+// flushInline takes the writer role, if it is free, and writes what is
+// pending from the calling goroutine, which must be one that ends soon (a
+// request's), not one that lives with the session.
+func (w *wsWriter) flushInline() {
+	if !w.writing.CompareAndSwap(false, true) {
+		return // a writer is at work
+	}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return
+	}
+	w.wg.Add(1) // stop waits for this write as for a writer goroutine's
+	w.mu.Unlock()
+	ok := w.drain()
+	w.wg.Done()
+	if !ok {
+		w.rd.adopt(true) // closed or failed: make sure the end is read
+		return
+	}
+	w.writing.Store(false)
+	if w.wanted() {
+		w.kick()
+	}
+}
+
 // runThenRead is a writer goroutine. Once it has stopped writing it becomes
 // the session's background reader if nobody reads the connection.
 func (w *wsWriter) runThenRead() {
@@ -546,13 +582,15 @@ func (w *wsWriter) runThenRead() {
 
 // beat runs when the heartbeat timer fires. The timer is not reset on every
 // write (that costs a timer update per frame); instead it re-arms itself
-// for the rest of the delay when something was written meanwhile.
+// for the rest of the delay when something was written meanwhile. Each beat
+// also makes sure that somebody reads the connection.
 func (w *wsWriter) beat() {
 	select {
 	case <-w.done:
 		return
 	default:
 	}
+	w.rd.adopt(true) // nobody reads: start a background reader
 	if idle := monoNow() - time.Duration(w.lastWrite.Load()); idle < w.heartbeat {
 		w.hb.Reset(w.heartbeat - idle)
 		return
