@@ -63,6 +63,13 @@ func testServerHB(t *testing.T, mod func(*Config), heartbeat time.Duration) (*ht
 		}
 	})
 	ts := httptest.NewServer(NewServer(cfg, table))
+	shutdownAtCleanup(t, table, ts)
+	return ts, table
+}
+
+// shutdownAtCleanup shuts the table down, which must finish within 5 s,
+// then closes ts, when the test ends.
+func shutdownAtCleanup(t *testing.T, table *session.Table, ts *httptest.Server) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -71,7 +78,6 @@ func testServerHB(t *testing.T, mod func(*Config), heartbeat time.Duration) (*ht
 		}
 		ts.Close()
 	})
-	return ts, table
 }
 
 func do(t *testing.T, method, url string, body string, hdr ...string) (*http.Response, string) {

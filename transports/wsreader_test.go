@@ -40,14 +40,7 @@ func appServerQueue(t *testing.T, maxQueued int, app func(*session.Session)) str
 	ts := httptest.NewServer(NewServer(Config{ResponseLimit: 4096, MaxMessageBytes: 1 << 16,
 		WriteTimeout: 5 * time.Second, Origins: policy, CloseWait: time.Second,
 		LivenessTimeout: time.Minute}, table))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := table.Shutdown(ctx, session.CloseError{Code: 1001, Reason: "Going away"}); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		ts.Close()
-	})
+	shutdownAtCleanup(t, table, ts)
 	return "ws" + strings.TrimPrefix(ts.URL, "http")
 }
 
