@@ -247,7 +247,9 @@ func (s *Server) setupWebsocket(conn wsConn, sess *session.Session, rcv *session
 	w.rd = r
 	// The first beat comes early, to start a background reader if the
 	// application has not called Recv by then (see wsReader).
-	w.hb = time.AfterFunc(min(reapInterval, w.heartbeat), w.beat)
+	// Armed only once assigned: beat reads w.hb.
+	w.hb = time.AfterFunc(time.Duration(math.MaxInt64), w.beat)
+	w.hb.Reset(min(reapInterval, w.heartbeat))
 	rcv.SetPush(w.kick)
 	if r.pc != nil {
 		rcv.SetPuller(r)
