@@ -35,9 +35,9 @@
 // at a time: the one waiting in Recv, which reads the next message itself
 // when nothing is queued (so a session whose function waits in Recv has no
 // other goroutine), or, while nobody waits in Recv, a background reader,
-// which the next Recv takes over. A Recv whose context is not the
-// session's own (Session.Context) leaves the reading to the background
-// reader, since a read blocked on the connection could not honour it. An
+// which the next Recv takes over. A Recv whose context can end (other than
+// the session's own, Session.Context) also reads for itself: the end of
+// its context interrupts its wait for the next message. An
 // application that never calls Recv still has its connection read, so its
 // client's close is noticed. A websocket's frames are written by one writer
 // goroutine, started when there is something to send and kept while the

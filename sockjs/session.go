@@ -23,8 +23,8 @@ type Session interface {
 	// Recv returns the next message from the client. After the session
 	// closes, it returns the messages already received, then a
 	// *CloseError. It returns ctx.Err() if ctx ends first. On a websocket,
-	// Recv with the session's own context reads the connection itself,
-	// the fastest way to receive (see Concurrency in the package doc).
+	// Recv reads the connection itself (see Concurrency in the package
+	// doc); the session's own context is the cheapest to pass.
 	Recv(ctx context.Context) (string, error)
 	// Send queues a message for the client. It blocks while the session's
 	// outbound queue holds Options.MaxQueuedBytes, until there is room, the

@@ -269,6 +269,13 @@ const (
 	readDone                    // the connection has ended
 )
 
+// States of pullWait.
+const (
+	pullIdle int32 = iota
+	pullWaiting
+	pullInterrupted
+)
+
 // wsReader reads a websocket session's connection. One goroutine at a time
 // holds the read role (state): the application's goroutine while it waits in
 // Recv (Pull), or a background reader while nobody does, which Recv takes
@@ -298,6 +305,12 @@ type wsReader struct {
 	// else takes it, and the wait it covers is cut short by whoever would
 	// block on it.
 	waiting sync.Mutex
+	// pullWait tells whether a Recv caller with a context of its own is
+	// waiting for data (not reading), so that the end of its context may
+	// interrupt the wait; interrupting is held while an interrupt sets the
+	// deadline.
+	pullWait     atomic.Int32
+	interrupting sync.Mutex
 
 	// Owned by the read role.
 	one      [1]string     // a raw websocket's message, as Deliver takes it
@@ -306,11 +319,13 @@ type wsReader struct {
 
 // Pull implements session.Puller.
 func (r *wsReader) Pull(ctx context.Context) bool {
-	if ctx.Done() != nil && ctx != r.sess.Context() {
-		// Blocked on the connection, a read cannot be abandoned when ctx
-		// ends; the session's own context ends with the connection.
-		r.adopt(true)
-		return false
+	// The session's own context ends with the connection, so a read
+	// blocked on it ends too. Any other context that can end is watched
+	// while waiting for data: its end interrupts the wait (never a read
+	// under way in gorilla, which a deadline would break).
+	other := ctx.Done() != nil && ctx != r.sess.Context()
+	if other && ctx.Err() != nil {
+		return false // Recv returns ctx.Err()
 	}
 	for {
 		switch r.state.Load() {
@@ -331,7 +346,12 @@ func (r *wsReader) Pull(ctx context.Context) bool {
 		}
 		break
 	}
-	if r.pc != nil {
+	if other {
+		if !r.waitFor(ctx) {
+			r.state.Store(readFree)
+			return ctx.Err() == nil // false: Recv returns ctx.Err()
+		}
+	} else {
 		r.pc.wait() // idle here, in as shallow a stack as Recv allows
 	}
 	if err := r.read(true); err != nil {
@@ -340,6 +360,40 @@ func (r *wsReader) Pull(ctx context.Context) bool {
 	}
 	r.state.Store(readFree)
 	return true
+}
+
+// waitFor waits for data like pc.wait, or until ctx ends; it reports
+// whether the wait ended by itself. Out of line: only Recv callers with a
+// context of their own pay for its frame.
+//
+//go:noinline
+func (r *wsReader) waitFor(ctx context.Context) bool {
+	r.pullWait.Store(pullWaiting)
+	stop := context.AfterFunc(ctx, r.interrupt)
+	r.pc.wait()
+	stop()
+	if r.pullWait.CompareAndSwap(pullWaiting, pullIdle) {
+		return true
+	}
+	// Interrupted (or, late, by an earlier Recv's context): wait for the
+	// interrupter to have set its deadline, then put the real one back.
+	r.interrupting.Lock()
+	r.pullWait.Store(pullIdle)
+	r.interrupting.Unlock()
+	if errors.Is(r.pc.later, os.ErrDeadlineExceeded) {
+		r.pc.later = nil
+	}
+	r.extend(true)
+	return false
+}
+
+// interrupt cuts short a Recv caller's wait for data when its context ends.
+func (r *wsReader) interrupt() {
+	r.interrupting.Lock()
+	if r.pullWait.CompareAndSwap(pullWaiting, pullInterrupted) {
+		r.conn.SetReadDeadline(time.Unix(1, 0))
+	}
+	r.interrupting.Unlock()
 }
 
 // adopt makes the caller's goroutine, or a new one when spawn is set, the

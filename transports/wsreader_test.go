@@ -177,11 +177,12 @@ func TestRecvTakesOver(t *testing.T) {
 	expectWS(t, c, `a["after"]`)
 }
 
-// TestRecvOwnContext: Recv with a context of the application's own is
-// served by the background reader, and returns as soon as that context
-// ends even though nothing arrives.
+// TestRecvOwnContext: Recv with a context of the application's own reads
+// the connection itself too, and returns as soon as that context ends even
+// though nothing arrives; the session goes on.
 func TestRecvOwnContext(t *testing.T) {
 	errs := make(chan error, 1)
+	stop := make(chan struct{})
 	url := appServer(t, func(s *session.Session) {
 		ctx, cancel := context.WithCancel(s.Context())
 		defer cancel()
@@ -191,13 +192,22 @@ func TestRecvOwnContext(t *testing.T) {
 			return
 		}
 		s.Send(ctx, m)
-		time.AfterFunc(100*time.Millisecond, cancel)
+		context.AfterFunc(ctx, func() {}) // a context with watchers already
+		go func() { <-stop; cancel() }()
 		_, err = s.Recv(ctx)
 		errs <- err
+		echoApp(s)
 	})
 	c := dialWS(t, url+"/0/ownctx/websocket")
 	c.WriteMessage(websocket.TextMessage, []byte(`["x"]`))
 	expectWS(t, c, `a["x"]`)
+	eventually(t, "Recv reading with its own context", func() bool {
+		return goroutinesIn("(*wsReader).waitFor") == 1 && goroutinesIn("(*wsWriter).run") == 0
+	})
+	if n := goroutinesIn("(*wsReader).background"); n != 0 {
+		t.Errorf("%d background readers while Recv reads", n)
+	}
+	close(stop)
 	select {
 	case err := <-errs:
 		if !errors.Is(err, context.Canceled) {
@@ -206,6 +216,9 @@ func TestRecvOwnContext(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Recv did not return when its context ended")
 	}
+	// The interrupted wait left the connection as it was.
+	c.WriteMessage(websocket.TextMessage, []byte(`["y"]`))
+	expectWS(t, c, `a["y"]`)
 }
 
 // TestConcurrentRecv: two goroutines in Recv share the messages, each
