@@ -137,8 +137,16 @@ func TestSoak(t *testing.T) {
 	<-sampled
 	close(errs)
 	elapsed := time.Since(start)
+	sessionErr := false
 	for err := range errs {
 		t.Error(err)
+		sessionErr = true
+	}
+	if sessionErr {
+		// The server is still up: show where every goroutine, the failed
+		// sessions' among them, is waiting.
+		fmt.Fprintln(os.Stderr, "soak: goroutines after the failure, before shutdown:")
+		pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 	}
 	_, heapAfterRun, _ := settle(t)
 
