@@ -323,7 +323,7 @@ func (r *wsReader) Pull(ctx context.Context) bool {
 	// blocked on it ends too. Any other context that can end is watched
 	// while waiting for data: its end interrupts the wait (never a read
 	// under way in gorilla, which a deadline would break).
-	other := ctx.Done() != nil && ctx != r.sess.Context()
+	other := ctx != r.sess.Context() && ctx.Done() != nil // not Done on the session's own: that would make its channel
 	if other && ctx.Err() != nil {
 		return false // Recv returns ctx.Err()
 	}
