@@ -441,6 +441,24 @@ func (c *hixieConn) writeCloseLocked() error {
 	return nil
 }
 
+// ReadMessage is ReadText, as a push session reads (see msgConn).
+func (c *hixieConn) ReadMessage() ([]byte, *[]byte, error) {
+	p, err := c.ReadText()
+	return p, nil, err
+}
+
+// Ping does nothing: draft 76 has no ping.
+func (c *hixieConn) Ping() error { return nil }
+
+// KeepAlive reports false: draft 76 has no ping to answer.
+func (c *hixieConn) KeepAlive(func()) bool { return false }
+
+// Waiter returns nil: a background reader reads a hixie-76 session.
+func (c *hixieConn) Waiter() *pooledReadConn { return nil }
+
+// Ended reports false: a websocket does not complete by itself.
+func (c *hixieConn) Ended() bool { return false }
+
 // SetReadDeadline sets the deadline for ReadText on the underlying connection; the zero
 // time means none. A read that times out leaves the connection unusable.
 func (c *hixieConn) SetReadDeadline(t time.Time) error {

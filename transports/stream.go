@@ -14,7 +14,7 @@ import (
 // A streaming response (xhr-streaming, eventsource, htmlfile) over
 // HTTP/1.x is taken over from net/http once its session is attached: the
 // response head and prelude are written here, and the session is then
-// served like a websocket, by serveWebsocket with a streamConn, whose
+// served like a websocket, by serveConn with a streamConn, whose
 // frames are HTTP chunks. net/http would otherwise keep, for every idle
 // stream, its connection goroutine (parked inside this handler, with a deep
 // stack), a background-read goroutine and 10 KiB of buffers; a taken-over
@@ -61,7 +61,7 @@ func (s *Server) hijackStream(w http.ResponseWriter, r *http.Request, sess *sess
 		rcv.Release(&session.Interrupted)
 		return true
 	}
-	go s.serveWebsocket(sc, sess, rcv, true)
+	go s.serveConn(sc, sess, rcv, true)
 	return true
 }
 
@@ -75,7 +75,7 @@ func (hw *headWriter) Write(p []byte) (int, error) {
 
 // streamConn is a taken-over streaming response, seen by the websocket
 // session loop as a connection: WriteText writes one frame as one chunk,
-// WriteClose ends the response, and ReadText waits for the client to go
+// WriteClose ends the response, and ReadMessage waits for the client to go
 // away (it sends nothing more on this request). After the response limit
 // the response ends by itself and Ended reports true.
 type streamConn struct {
@@ -90,6 +90,18 @@ type streamConn struct {
 }
 
 func (c *streamConn) SetReadLimit(int64) {}
+
+// Ping does nothing: a stream's client cannot answer (heartbeat frames
+// keep it alive).
+func (c *streamConn) Ping() error { return nil }
+
+// KeepAlive reports false: the client sends nothing on a stream.
+func (c *streamConn) KeepAlive(func()) bool { return false }
+
+// Waiter returns nil: the session's messages come from xhr_send requests,
+// so Recv never reads a stream; its background reader waits in
+// ReadMessage.
+func (c *streamConn) Waiter() *pooledReadConn { return nil }
 
 // appendChunk appends p as one chunk of the response body.
 func (c *streamConn) appendChunk(dst, p []byte) []byte {
@@ -148,9 +160,9 @@ func (c *streamConn) end(last []byte) error {
 // request, and the receiver is released normally, not as interrupted.
 func (c *streamConn) Ended() bool { return c.ended.Load() }
 
-// ReadText waits until the client goes away or the response ends,
+// ReadMessage waits until the client goes away or the response ends,
 // discarding anything the client sends.
-func (c *streamConn) ReadText() ([]byte, error) {
+func (c *streamConn) ReadMessage() ([]byte, *[]byte, error) {
 	var discard [64]byte
 	var r interface{ Read([]byte) (int, error) } = c.Conn
 	if c.pc != nil {
@@ -161,7 +173,7 @@ func (c *streamConn) ReadText() ([]byte, error) {
 			c.pc.wait()
 		}
 		if _, err := r.Read(discard[:]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 }

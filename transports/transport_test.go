@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -434,10 +433,7 @@ func TestWebsocketWriterRetires(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	writers := func() int {
-		buf := make([]byte, 1<<20)
-		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*wsWriter).run")
-	}
+	writers := func() int { return goroutinesIn((*connWriter).run) }
 	expect := func(want string) {
 		t.Helper()
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))

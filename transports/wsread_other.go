@@ -17,3 +17,6 @@ type pooledReadConn struct {
 func newPooledReadConn(net.Conn) *pooledReadConn { return nil }
 
 func (*pooledReadConn) wait() {}
+
+func (*pooledReadConn) ready() bool    { return true }
+func (*pooledReadConn) forgetTimeout() {}

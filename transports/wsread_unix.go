@@ -4,6 +4,7 @@ package transports
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -75,7 +76,7 @@ func (c *pooledReadConn) Read(p []byte) (int, error) {
 // its stack stays small (the garbage collector shrinks it), and so does
 // the starting stack size the runtime derives from the average goroutine.
 func (c *pooledReadConn) wait() {
-	if c.pending != nil || c.later != nil || (c.br != nil && c.br.Buffered() > 0) {
+	if c.ready() {
 		return
 	}
 	c.later = c.fill()
@@ -124,4 +125,18 @@ func (c *pooledReadConn) read(fd uintptr) bool {
 	}
 	c.pending, c.n, c.err = buf, n, err
 	return true
+}
+
+// ready reports whether a Read would return at once: bytes or an error
+// are waiting.
+func (c *pooledReadConn) ready() bool {
+	return c.pending != nil || c.later != nil || (c.br != nil && c.br.Buffered() > 0)
+}
+
+// forgetTimeout forgets a passed read deadline that wait kept for the next
+// Read: the deadline was set in the past only to cut the wait short.
+func (c *pooledReadConn) forgetTimeout() {
+	if errors.Is(c.later, os.ErrDeadlineExceeded) {
+		c.later = nil
+	}
 }

@@ -67,23 +67,25 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	out       []Message // messages waiting for a receiver
-	outBytes  int
-	outWake   chan struct{} // one slot: wakes a pulling receiver; made when one first waits
-	outSpace  broadcast     // wakes Send callers waiting for queue space
-	in        []string      // messages waiting for Recv
-	inBytes   int
-	inWake    broadcast // wakes Recv callers
-	inSpace   broadcast // wakes Deliver callers waiting for queue space
-	detachEv  broadcast // wakes Attach callers waiting for the receiver slot
-	openSent  bool
-	closed    *CloseError
-	receiver  *Receiver
-	push      func()      // the attached push receiver's kick, if any
-	puller    Puller      // the attached push receiver's reader, if Recv may read
-	timer     *time.Timer // disconnect delay; nil for detached sessions
-	finalized bool
+	mu          sync.Mutex
+	out         []Message // messages waiting for a receiver
+	outBytes    int
+	outWake     chan struct{} // one slot: wakes a pulling receiver; made when one first waits
+	outSpace    broadcast     // wakes Send callers waiting for queue space
+	in          []string      // messages waiting for Recv
+	inBytes     int
+	inWake      broadcast // wakes Recv callers
+	inSpace     broadcast // wakes Deliver callers waiting for queue space
+	detachEv    broadcast // wakes Attach callers waiting for the receiver slot
+	openSent    bool
+	closed      *CloseError
+	receiver    *Receiver
+	push        func()      // the attached push receiver's kick, if any
+	puller      Puller      // the attached push receiver's reader, if Recv may read
+	read        ReadState   // who reads the connection, when there is a puller
+	recvWaiters int         // Recv callers waiting on inWake
+	timer       *time.Timer // disconnect delay; nil for detached sessions
+	finalized   bool
 }
 
 // broadcast wakes every goroutine waiting on it; it allocates only when
@@ -211,11 +213,9 @@ func (s *Session) wake(push func(), ow chan struct{}) {
 // error (a *CloseError, which matches ErrClosed). If ctx ends first it returns
 // ctx.Err().
 //
-// When the receiver has installed a Puller and nothing is queued, Recv reads
-// the connection itself through it, rather than waiting for a reader
-// goroutine to hand it a message.
+// When the receiver has installed a Puller and nothing is queued, Recv takes
+// the read role and reads the connection itself (see ReadState).
 func (s *Session) Recv(ctx context.Context) (string, error) {
-	tried := false // the puller declined: wait for a delivery
 	for {
 		s.mu.Lock()
 		if len(s.in) > 0 {
@@ -235,18 +235,41 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 			s.mu.Unlock()
 			return "", err
 		}
-		if p := s.puller; p != nil && !tried {
-			s.mu.Unlock()
-			tried = !p.Pull(ctx)
+		if p := s.puller; p != nil && (s.read == ReadFree || s.read == ReadParked) {
+			if err := ctx.Err(); err != nil {
+				s.mu.Unlock()
+				return "", err
+			}
+			if s.read == ReadFree {
+				s.setRead(ReadPulling)
+				s.mu.Unlock()
+				s.pull(ctx, p)
+			} else {
+				s.setRead(ReadHandover)
+				s.mu.Unlock()
+				s.takeOver(p)
+			}
 			continue
 		}
+		s.recvWaiters++
 		wake := s.inWake.wait()
 		s.mu.Unlock()
+		pause(PauseRecvWait)
 		if err := s.waitFor(ctx, wake); err != nil {
+			s.mu.Lock()
+			if s.inWake.ch == wake { // not woken: no longer waiting
+				s.recvWaiters--
+			}
+			s.mu.Unlock()
 			return "", err
 		}
-		tried = false
 	}
+}
+
+// wakeRecv wakes every Recv caller waiting. The session's lock is held.
+func (s *Session) wakeRecv() {
+	s.recvWaiters = 0
+	s.inWake.notify()
 }
 
 // waitFor waits for wake or the end of ctx. It is out of line so that Recv's
@@ -266,51 +289,6 @@ func (s *Session) waitFor(ctx context.Context, wake <-chan struct{}) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// A Puller reads a session's connection on behalf of Recv: a Recv caller
-// with nothing queued reads the next message itself, so that a session whose
-// application waits in Recv needs no reader goroutine of its own.
-type Puller interface {
-	// Pull reads one message from the connection and hands what it carries
-	// to the session with Append, or, when the connection has ended, closes
-	// the session. It reports false, at once, when it cannot read for the
-	// caller (another goroutine is reading, or ctx is one it could not
-	// honour while blocked on the connection); Recv then waits for the
-	// reading goroutine to deliver.
-	Pull(ctx context.Context) bool
-}
-
-// SetPuller installs p as the session's Puller while r stays attached.
-// Recv callers already waiting try it at once.
-func (r *Receiver) SetPuller(p Puller) {
-	r.s.mu.Lock()
-	if r.s.receiver == r {
-		r.s.puller = p
-		r.s.inWake.notify()
-	}
-	r.s.mu.Unlock()
-}
-
-// Append queues messages that a Puller read for a Recv caller. Unlike
-// Deliver it never waits for space: the caller that would make room is the
-// one reading, and what one read returns is already bounded by the
-// transport's message size limit. Messages for a closed session are dropped.
-func (s *Session) Append(msgs []string) {
-	n := 0
-	s.mu.Lock()
-	if s.closed != nil {
-		s.mu.Unlock()
-		return
-	}
-	for _, m := range msgs {
-		s.in = append(s.in, m)
-		n += len(m)
-	}
-	s.inBytes += n
-	s.inWake.notify()
-	s.mu.Unlock()
-	s.table.cfg.Metrics.MessagesReceived(s.transport, len(msgs), n)
 }
 
 // Deliver hands messages from the client to the application. It blocks while
@@ -343,7 +321,7 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 			s.in = append(s.in, msgs[i])
 			s.inBytes += len(msgs[i])
 		}
-		s.inWake.notify()
+		s.wakeRecv()
 		s.mu.Unlock()
 	}
 	n := 0
@@ -373,7 +351,7 @@ func (s *Session) closeWith(ce *CloseError) bool {
 	}
 	s.closed = ce
 	s.outSpace.notify()
-	s.inWake.notify()
+	s.wakeRecv()
 	s.inSpace.notify()
 	push, ow := s.push, s.outWake
 	s.mu.Unlock()

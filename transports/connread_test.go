@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -64,10 +65,18 @@ func expectWS(t *testing.T, c *websocket.Conn, want string) {
 	}
 }
 
-// goroutinesIn counts the goroutines whose stack mentions fn.
-func goroutinesIn(fn string) int {
+// goroutinesIn counts the goroutines whose stack holds a call of fn (a
+// function or method expression, so that a rename breaks the build).
+func goroutinesIn(fn any) int {
+	name := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name()
 	buf := make([]byte, 4<<20)
-	return strings.Count(string(buf[:runtime.Stack(buf, true)]), fn)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, name+"(") {
+			n++
+		}
+	}
+	return n
 }
 
 // eventually polls cond for up to 5 s.
@@ -104,11 +113,11 @@ func TestRecvReadsConnection(t *testing.T) {
 			expectWS(t, c, `a["`+msg+`"]`)
 		}
 	}
-	eventually(t, "writers retired", func() bool { return goroutinesIn("(*wsWriter).run") == 0 })
-	if got := goroutinesIn("(*wsReader).background"); got != 0 {
+	eventually(t, "writers retired", func() bool { return goroutinesIn((*connWriter).run) == 0 })
+	if got := goroutinesIn((*connReader).background); got != 0 {
 		t.Errorf("%d background readers for %d sessions waiting in Recv; want 0", got, n)
 	}
-	if got := goroutinesIn("(*wsReader).Pull"); got != n {
+	if got := goroutinesIn((*connReader).Pull); got != n {
 		t.Errorf("%d Recv callers reading; want %d", got, n)
 	}
 }
@@ -122,7 +131,7 @@ func TestNoRecvStillReads(t *testing.T) {
 		done <- s.Err()
 	})
 	c := dialWS(t, url+"/0/norecv/websocket")
-	eventually(t, "a background reader", func() bool { return goroutinesIn("(*wsReader).background") == 1 })
+	eventually(t, "a background reader", func() bool { return goroutinesIn((*connReader).background) == 1 })
 	c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(4000, "bye"))
 	select {
 	case err := <-done:
@@ -145,7 +154,7 @@ func TestRecvTakesOver(t *testing.T) {
 		echoApp(s)
 	})
 	c := dialWS(t, url+"/0/takeover/websocket")
-	eventually(t, "a background reader", func() bool { return goroutinesIn("(*wsReader).background") == 1 })
+	eventually(t, "a background reader", func() bool { return goroutinesIn((*connReader).background) == 1 })
 	for i := range 5 {
 		c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`["m%d"]`, i)))
 	}
@@ -171,7 +180,7 @@ func TestRecvTakesOver(t *testing.T) {
 		t.Errorf("echoed %q; want %q", strings.Join(got, " "), want)
 	}
 	eventually(t, "the background reader handed over", func() bool {
-		return goroutinesIn("(*wsReader).background") == 0 && goroutinesIn("(*wsReader).Pull") == 1
+		return goroutinesIn((*connReader).background) == 0 && goroutinesIn((*connReader).Pull) == 1
 	})
 	c.WriteMessage(websocket.TextMessage, []byte(`["after"]`))
 	expectWS(t, c, `a["after"]`)
@@ -202,9 +211,9 @@ func TestRecvOwnContext(t *testing.T) {
 	c.WriteMessage(websocket.TextMessage, []byte(`["x"]`))
 	expectWS(t, c, `a["x"]`)
 	eventually(t, "Recv reading with its own context", func() bool {
-		return goroutinesIn("(*wsReader).waitFor") == 1 && goroutinesIn("(*wsWriter).run") == 0
+		return goroutinesIn((*connReader).waitFor) == 1 && goroutinesIn((*connWriter).run) == 0
 	})
-	if n := goroutinesIn("(*wsReader).background"); n != 0 {
+	if n := goroutinesIn((*connReader).background); n != 0 {
 		t.Errorf("%d background readers while Recv reads", n)
 	}
 	close(stop)
@@ -280,12 +289,12 @@ func TestWriteFailureFreesReader(t *testing.T) {
 	for i := range 20 { // far more than the inbound queue holds
 		c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`["%030d"]`, i)))
 	}
-	eventually(t, "a reader blocked in Deliver", func() bool { return goroutinesIn("(*Session).Deliver") == 1 })
+	eventually(t, "a reader blocked in Deliver", func() bool { return goroutinesIn((*session.Session).Deliver) == 1 })
 	c.UnderlyingConn().Close() // no close frame: only writing can tell
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the session did not close after its writes failed")
 	}
-	eventually(t, "the reader gone", func() bool { return goroutinesIn("(*wsReader)") == 0 })
+	eventually(t, "the reader gone", func() bool { return goroutinesIn((*connReader).Pull)+goroutinesIn((*connReader).background) == 0 })
 }
