@@ -394,4 +394,3 @@ func TestPerClientCapAndBinding(t *testing.T) {
 		tb.Shutdown(context.Background(), Normal)
 	})
 }
-
