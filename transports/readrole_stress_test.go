@@ -117,7 +117,7 @@ func stressClient(url string, id, messages int) error {
 		return err
 	}
 	defer c.Close()
-	next := 0 // the next echo expected
+	next := 0         // the next echo expected
 	var due time.Time // when echo next must have come: heartbeats do not count
 	read := func() error {
 		c.SetReadDeadline(due)
