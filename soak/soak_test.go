@@ -143,10 +143,7 @@ func TestSoak(t *testing.T) {
 		sessionErr = true
 	}
 	if sessionErr {
-		// The server is still up: show where every goroutine, the failed
-		// sessions' among them, is waiting.
-		fmt.Fprintln(os.Stderr, "soak: goroutines after the failure, before shutdown:")
-		pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+		dumpGoroutines("after the failure, before shutdown") // unless a session already did
 	}
 	_, heapAfterRun, _ := settle(t)
 
@@ -198,10 +195,26 @@ func TestSoak(t *testing.T) {
 	}
 }
 
+var dumpOnce sync.Once
+
+// dumpGoroutines writes every goroutine's stack to stderr, once per run.
+func dumpGoroutines(why string) {
+	dumpOnce.Do(func() {
+		fmt.Fprintf(os.Stderr, "soak: %s; goroutines while that session is still open:\n", why)
+		pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+	})
+}
+
 // echoLoop opens one session and echoes numbered messages in batches until
 // stop, checking order and content.
 func echoLoop(ctx context.Context, base string, hc *http.Client, kind client.Transport, id int, stop time.Time, sent, received *atomic.Int64) error {
-	c, err := client.Dial(ctx, base, &client.Options{Transports: []client.Transport{kind}, HTTPClient: hc})
+	// The transport timeout is the client's fallback timer (2 s at least,
+	// as sockjs-client computes it); with hundreds of sessions opening at
+	// once under the race detector on two busy cores, an open frame can
+	// take longer than that without anything being wrong. What the soak
+	// checks is that every session opens and echoes, so it waits longer.
+	c, err := client.Dial(ctx, base, &client.Options{Transports: []client.Transport{kind}, HTTPClient: hc,
+		TransportTimeout: 30 * time.Second})
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -218,6 +231,10 @@ func echoLoop(ctx context.Context, base string, hc *http.Client, kind client.Tra
 		for k := 0; k < window; k++ {
 			m, err := c.Recv(ctx)
 			if err != nil {
+				// Dump while this session is still open (before the
+				// deferred close), so that its server side shows where it
+				// is stuck.
+				dumpGoroutines(fmt.Sprintf("session %d (%s): recv after %d: %v", id, kind, next+k, err))
 				return fmt.Errorf("recv after %d: %w", next+k, err)
 			}
 			if want := fmt.Sprintf("%d:%d", id, next+k); m != want {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,14 +67,18 @@ func testServerHB(t *testing.T, mod func(*Config), heartbeat time.Duration) (*ht
 	return ts, table
 }
 
-// shutdownAtCleanup shuts the table down, which must finish within 5 s,
-// then closes ts, when the test ends.
+// shutdownAtCleanup shuts the table down, which must finish within 10 s,
+// then closes ts, when the test ends. A session closes within the write
+// timeout (a client that does not read) plus the close wait (a client that
+// does not answer the close), 6 s in these tests. A shutdown that takes
+// longer shows where every goroutine waits.
 func shutdownAtCleanup(t *testing.T, table *session.Table, ts *httptest.Server) {
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := table.Shutdown(ctx, session.CloseError{Code: 1001, Reason: "Going away"}); err != nil {
-			t.Errorf("Shutdown: %v", err)
+			buf := make([]byte, 4<<20)
+			t.Errorf("Shutdown: %v; goroutines:\n%s", err, buf[:runtime.Stack(buf, true)])
 		}
 		ts.Close()
 	})
