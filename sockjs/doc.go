@@ -28,22 +28,13 @@
 // use: one goroutine may Recv while others Send and another Closes. Send and
 // Recv block (see Limits) and take a context; Close never blocks.
 //
-// Inside the handler, an HTTP poll is the only writer to its response. An
-// HTTP/1.x stream (xhr-streaming, eventsource, htmlfile) is taken over from
-// net/http once its session is attached and then written like a websocket
-// (see Options.KeepStreamsInNetHTTP). A websocket is read by one goroutine
-// at a time: the one waiting in Recv, which reads the next message itself
-// when nothing is queued (so a session whose function waits in Recv has no
-// other goroutine), or, while nobody waits in Recv, a background reader,
-// which the next Recv takes over. A Recv whose context can end (other than
-// the session's own, Session.Context) also reads for itself: the end of
-// its context interrupts its wait for the next message. An
-// application that never calls Recv still has its connection read, so its
-// client's close is noticed. A websocket's frames are written by one writer
-// goroutine, started when there is something to send and kept while the
-// session is busy (so that messages do not each pay for a new goroutine),
-// then retired after about 100 ms without writes, so an idle websocket
-// costs no writer. Send never writes to the network itself.
+// A message the client sent is returned by exactly one Recv call, in the
+// order sent, whatever the transport; a Recv whose context ends returns
+// ctx.Err() and loses nothing. A session whose function waits in Recv costs
+// no goroutine besides the function's own: on a websocket, Recv reads the
+// connection itself. A function that never calls Recv still has its
+// connection read, so its client's close is noticed. Send only queues: it
+// never writes to the network itself.
 // No lock is held while writing to a client or while calling the
 // application, so a slow client delays only its own session.
 //

@@ -17,7 +17,7 @@ import (
 // idle connection holds no read buffer, a busy one still reads in 4 KiB
 // (or larger) gulps. Large reads go straight into the caller's buffer.
 // Like any net.Conn read side, it has one reader at a time (whoever holds
-// the session's read role, see wsReader); writes and Close go to the
+// the session's read role, see connReader); writes and Close go to the
 // embedded connection.
 type pooledReadConn struct {
 	net.Conn
