@@ -164,3 +164,57 @@ func BenchmarkFanout(b *testing.B) {
 		b.Fatalf("delivered %d, want %d (%+v)", st.Delivered, b.N*n, st)
 	}
 }
+
+// BenchmarkJoinLeave measures a session joining a topic and leaving it,
+// from 8 goroutines at once, on one hub: with Join (no identity, no
+// watcher), and with JoinAs and a presence watcher that reads every
+// event. Each goroutine has its own session; ten other members stay in
+// the topic.
+func BenchmarkJoinLeave(b *testing.B) {
+	for _, watch := range []bool{false, true} {
+		name := "join"
+		if watch {
+			name = "joinas+watcher"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			h := hub.New(nil)
+			defer h.Close(ctx)
+			for i := range 10 {
+				h.Join(ctx, newFake(fmt.Sprint("stay", i), 0), "t")
+			}
+			var wg sync.WaitGroup
+			if watch {
+				w := h.WatchPresence(1 << 16)
+				defer wg.Wait()
+				defer w.Close()
+				wg.Go(func() {
+					for {
+						if _, err := w.Next(ctx); err != nil {
+							return
+						}
+					}
+				})
+			}
+			b.SetParallelism(4) // 4 × GOMAXPROCS goroutines
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				s := newFake("s", 0)
+				for pb.Next() {
+					var err error
+					if watch {
+						err = h.JoinAs(ctx, s, "t", "alice")
+					} else {
+						err = h.Join(ctx, s, "t")
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					h.Leave(s, "t")
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "join+leave/s")
+		})
+	}
+}

@@ -149,31 +149,50 @@ type topicState struct {
 	isReady bool // guarded by Hub.mu
 
 	mu      sync.RWMutex
-	members []*slot
+	members []entry
 	index   map[sockjs.Session]int // position in members
 }
 
-// member is one session's topics, its Member ID, and the stop function of
-// the context.AfterFunc that removes it when the session closes.
+// member is one session's topics, the number of its Member ID, and the
+// stop function of the context.AfterFunc that removes it when the session
+// closes. Each topic maps to the change that records the join in the
+// presence store (nil without a store).
 type member struct {
-	id        string
+	seq       uint64
 	transport sockjs.Transport
-	topics    map[string]*slot
+	topics    map[string]*presenceChange
 	stop      func() bool
 }
 
-// slot is one membership: a session in a topic, with the identity it
-// joined with.
-type slot struct {
+// entry is one membership in a topic's member list: the session, its
+// member, and the identity it joined with.
+type entry struct {
 	s        sockjs.Session
 	m        *member
 	identity string
-	add      *presenceChange // the store's record of the join (nil without a store)
 }
 
-// info returns the membership as a Member.
-func (h *Hub) info(sl *slot) Member {
-	return Member{ID: sl.m.id, SessionID: sl.s.ID(), Transport: sl.m.transport, Identity: sl.identity, Node: h.node}
+// memberID returns a member's Member.ID: the hub's id, a dash, its number.
+func (h *Hub) memberID(m *member) string {
+	return h.id + "-" + strconv.FormatUint(m.seq, 10)
+}
+
+// seqOf returns the number of a Member.ID of this hub, or 0.
+func (h *Hub) seqOf(id string) uint64 {
+	rest, ok := strings.CutPrefix(id, h.id)
+	if !ok || len(rest) < 2 || rest[0] != '-' {
+		return 0
+	}
+	n, err := strconv.ParseUint(rest[1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// info returns a membership as a Member.
+func (h *Hub) info(e entry) Member {
+	return Member{ID: h.memberID(e.m), SessionID: e.s.ID(), Transport: e.m.transport, Identity: e.identity, Node: h.node}
 }
 
 // closedChan is the ready channel of every topic of a hub without a broker.
@@ -271,10 +290,10 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	m := h.sessions[s]
 	t := h.topics[topic]
 	if m != nil {
-		if sl, in := m.topics[topic]; in {
+		if add, in := m.topics[topic]; in {
 			ready := t.ready
 			h.mu.Unlock()
-			return h.await(ctx, s, ready, sl.add)
+			return h.await(ctx, s, ready, add)
 		}
 		if len(m.topics) >= h.maxPerSession {
 			h.mu.Unlock()
@@ -295,27 +314,23 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	}
 	if m == nil {
 		h.seq++
-		m = &member{
-			id:        h.id + "-" + strconv.FormatUint(h.seq, 10),
-			transport: transportOf(s),
-			topics:    make(map[string]*slot),
-		}
+		m = &member{seq: h.seq, transport: transportOf(s), topics: make(map[string]*presenceChange)}
 		h.sessions[s] = m
 		// If the session closes between the check above and this call,
 		// AfterFunc runs LeaveAll at once (it waits for h.mu).
 		m.stop = context.AfterFunc(s.Context(), func() { h.LeaveAll(s) })
 	}
-	sl := &slot{s: s, m: m, identity: identity}
-	m.topics[topic] = sl
+	e := entry{s: s, m: m, identity: identity}
 	h.memberships++
 	t.mu.Lock()
 	t.index[s] = len(t.members)
-	t.members = append(t.members, sl)
+	t.members = append(t.members, e)
 	t.mu.Unlock()
-	h.presenceChangedLocked(topic, sl, true)
+	add := h.presenceChangedLocked(topic, e, true)
+	m.topics[topic] = add
 	ready := t.ready
 	h.mu.Unlock()
-	return h.await(ctx, s, ready, sl.add)
+	return h.await(ctx, s, ready, add)
 }
 
 // transportOf returns the transport of a session, if it tells it.
@@ -375,12 +390,11 @@ func (h *Hub) Leave(s sockjs.Session, topic string) {
 	if m == nil {
 		return
 	}
-	sl, in := m.topics[topic]
-	if !in {
+	if _, in := m.topics[topic]; !in {
 		return
 	}
 	delete(m.topics, topic)
-	h.removeLocked(sl, topic)
+	h.removeLocked(s, topic)
 	if len(m.topics) == 0 {
 		delete(h.sessions, s)
 		m.stop()
@@ -396,8 +410,8 @@ func (h *Hub) LeaveAll(s sockjs.Session) {
 	if m == nil {
 		return
 	}
-	for name, sl := range m.topics {
-		h.removeLocked(sl, name)
+	for name := range m.topics {
+		h.removeLocked(s, name)
 	}
 	delete(h.sessions, s)
 	m.stop()
@@ -405,20 +419,19 @@ func (h *Hub) LeaveAll(s sockjs.Session) {
 
 // removeLocked takes a membership out of the topic's members and drops
 // the topic when it has no member left. h.mu is held.
-func (h *Hub) removeLocked(sl *slot, name string) {
-	s := sl.s
+func (h *Hub) removeLocked(s sockjs.Session, name string) {
 	t := h.topics[name]
 	h.memberships--
-	h.presenceChangedLocked(name, sl, false)
+	i := t.index[s] // t.members changes under h.mu only: no t.mu to read it
+	h.presenceChangedLocked(name, t.members[i], false)
 	t.mu.Lock()
-	i := t.index[s]
 	last := len(t.members) - 1
 	if i != last {
 		moved := t.members[last]
 		t.members[i] = moved
 		t.index[moved.s] = i
 	}
-	t.members[last] = nil
+	t.members[last] = entry{}
 	t.members = t.members[:last]
 	if c := cap(t.members); c > 64 && last < c/4 {
 		t.members = slices.Clip(slices.Clone(t.members)) // give back what a crowd left
@@ -474,10 +487,10 @@ func (h *Hub) PublishExcept(ctx context.Context, topic, msg string, except sockj
 func (h *Hub) publish(ctx context.Context, topic, msg string, except sockjs.Session) error {
 	h.mu.RLock()
 	closed := h.closed
-	var exceptID string
+	var exceptSeq uint64
 	if except != nil {
 		if m := h.sessions[except]; m != nil {
-			exceptID = m.id
+			exceptSeq = m.seq
 		}
 	}
 	h.mu.RUnlock()
@@ -485,8 +498,12 @@ func (h *Hub) publish(ctx context.Context, topic, msg string, except sockjs.Sess
 		return ErrHubClosed
 	}
 	if h.broker == nil {
-		h.deliver(topic, msg, exceptID)
+		h.deliver(topic, msg, exceptSeq)
 		return nil
+	}
+	var exceptID string
+	if exceptSeq != 0 {
+		exceptID = h.id + "-" + strconv.FormatUint(exceptSeq, 10)
 	}
 	return h.broker.Publish(ctx, topic, wrap(msg, exceptID))
 }
@@ -529,8 +546,9 @@ func unwrap(raw string) (msg, exceptID string) {
 }
 
 // deliver queues msg for every local member of the topic but the one
-// whose Member ID is exceptID, without waiting on any of them.
-func (h *Hub) deliver(name, msg, exceptID string) {
+// whose member number is exceptSeq (0: none), without waiting on any of
+// them.
+func (h *Hub) deliver(name, msg string, exceptSeq uint64) {
 	h.mu.RLock()
 	t := h.topics[name]
 	h.mu.RUnlock()
@@ -543,11 +561,11 @@ func (h *Hub) deliver(name, msg, exceptID string) {
 		sent, drop uint64
 	)
 	t.mu.RLock()
-	for _, sl := range t.members {
-		if exceptID != "" && sl.m.id == exceptID {
+	for _, e := range t.members {
+		if exceptSeq != 0 && e.m.seq == exceptSeq {
 			continue
 		}
-		s := sl.s
+		s := e.s
 		switch err := sockjs.TrySendPrepared(s, p); {
 		case err == nil:
 			sent++
@@ -681,7 +699,7 @@ func (h *Hub) loop() {
 				ctx, cancel := context.WithTimeout(h.runCtx, h.brokerTimeout)
 				sub, err := h.broker.Subscribe(ctx, name, func(raw string) {
 					msg, except := unwrap(raw)
-					h.deliver(name, msg, except)
+					h.deliver(name, msg, h.seqOf(except))
 				})
 				cancel()
 				if err != nil {

@@ -201,17 +201,19 @@ type presenceChange struct {
 }
 
 // presenceChangedLocked reports a membership change to the watchers and,
-// with a store, queues it for the hub's goroutine. h.mu is held.
-func (h *Hub) presenceChangedLocked(topic string, sl *slot, joined bool) {
+// with a store, queues it for the hub's goroutine; for a join, it returns
+// the change, whose done channel is closed once the store has it. h.mu is
+// held.
+func (h *Hub) presenceChangedLocked(topic string, e entry, joined bool) *presenceChange {
 	if len(h.watchers) == 0 && h.store == nil {
-		return
+		return nil
 	}
-	info := h.info(sl)
+	info := h.info(e)
 	for _, w := range h.watchers {
 		w.push(PresenceEvent{Topic: topic, Member: info, Joined: joined})
 	}
 	if h.store == nil {
-		return
+		return nil
 	}
 	k := changeKey{info.ID, topic}
 	if old := h.changes[k]; old != nil && old.done != nil {
@@ -220,25 +222,26 @@ func (h *Hub) presenceChangedLocked(topic string, sl *slot, joined bool) {
 	c := &presenceChange{PresenceChange: PresenceChange{Topic: topic, Member: info, Joined: joined}}
 	if joined {
 		c.done = make(chan struct{})
-		sl.add = c
 	}
 	h.changes[k] = c
 	select {
 	case h.wake <- struct{}{}:
 	default:
 	}
+	return c
 }
 
 // queueRemovalsLocked queues the removal of every membership for the
 // store, for Close. h.mu is held.
 func (h *Hub) queueRemovalsLocked() {
-	for _, m := range h.sessions {
-		for topic, sl := range m.topics {
-			k := changeKey{m.id, topic}
+	for topic, t := range h.topics {
+		for _, e := range t.members {
+			info := h.info(e)
+			k := changeKey{info.ID, topic}
 			if old := h.changes[k]; old != nil && old.done != nil {
 				close(old.done)
 			}
-			h.changes[k] = &presenceChange{PresenceChange: PresenceChange{Topic: topic, Member: h.info(sl)}}
+			h.changes[k] = &presenceChange{PresenceChange: PresenceChange{Topic: topic, Member: info}}
 		}
 	}
 }
