@@ -165,10 +165,12 @@ type member struct {
 }
 
 // entry is one membership in a topic's member list: the session, its
-// member, and the identity it joined with.
+// member and the member's number (kept here too, so that PublishExcept
+// does not read every member), and the identity it joined with.
 type entry struct {
 	s        sockjs.Session
 	m        *member
+	seq      uint64
 	identity string
 }
 
@@ -320,7 +322,7 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 		// AfterFunc runs LeaveAll at once (it waits for h.mu).
 		m.stop = context.AfterFunc(s.Context(), func() { h.LeaveAll(s) })
 	}
-	e := entry{s: s, m: m, identity: identity}
+	e := entry{s: s, m: m, seq: m.seq, identity: identity}
 	h.memberships++
 	t.mu.Lock()
 	t.index[s] = len(t.members)
@@ -562,7 +564,7 @@ func (h *Hub) deliver(name, msg string, exceptSeq uint64) {
 	)
 	t.mu.RLock()
 	for _, e := range t.members {
-		if exceptSeq != 0 && e.m.seq == exceptSeq {
+		if e.seq == exceptSeq {
 			continue
 		}
 		s := e.s
