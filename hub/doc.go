@@ -62,7 +62,10 @@
 // With a PresenceStore (Options.Presence), Presence and PresenceCount
 // answer for every process: each hub hands its joins and leaves to the
 // store from its goroutine, in batches, and JoinAs waits until the store
-// has recorded the member. A store forgets the members of a process that
+// has recorded the member. The changes waiting for the store are at most
+// one per member and topic that changed while the store was answering the
+// previous batch (a later change replaces an earlier one), and a failed batch is
+// not retried: the store converges by itself. A store forgets the members of a process that
 // died after a bounded time; redisbroker.Presence keeps them in Redis
 // with an expiry.
 //

@@ -447,3 +447,29 @@ func TestPresenceStoreBatches(t *testing.T) {
 		t.Errorf("%d members (%v), want 51 without gone", total, strings.Join(identities(ms), ","))
 	}
 }
+
+// TestPresenceStoreClose: a JoinAs waiting for a store that does not
+// answer returns ErrHubClosed when the hub closes, and Close gives up on
+// the store within its context.
+func TestPresenceStoreClose(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := newMemStore()
+	st.gate = make(chan struct{}) // never opened: Update waits for its context
+	h := hub.New(&hub.Options{Presence: st, BrokerTimeout: 50 * time.Millisecond})
+	joined := make(chan error, 1)
+	go func() { joined <- h.JoinAs(ctx, newFake("s", 0), "r", "s") }()
+	eventually(t, "the join", func() bool { return h.Stats().Memberships == 1 })
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := h.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v with a store that does not answer", d)
+	}
+	if err := <-joined; !errors.Is(err, hub.ErrHubClosed) {
+		t.Errorf("JoinAs waiting when the hub closed: %v, want ErrHubClosed", err)
+	}
+}
