@@ -64,10 +64,10 @@
 // store from its goroutine, in batches, and JoinAs waits until the store
 // has recorded the member. The changes waiting for the store are at most
 // one per member and topic that changed while the store was answering the
-// previous batch (a later change replaces an earlier one), and a failed batch is
-// not retried: the store converges by itself. A store forgets the members of a process that
-// died after a bounded time; redisbroker.Presence keeps them in Redis
-// with an expiry.
+// previous batch (a later change replaces an earlier one), and a failed
+// batch is not retried: the store converges by itself. A store forgets the
+// members of a process that died after a bounded time;
+// redisbroker.Presence keeps them in Redis with an expiry.
 //
 // # Publishing to all but one
 //
