@@ -480,8 +480,8 @@ func (h *Hub) Publish(ctx context.Context, topic, msg string) error {
 // PublishExcept is Publish to every member of the topic but one session,
 // typically the sender of the message, on whichever process it is. The
 // message is still encoded once. A session that is in no topic of this
-// hub excludes no one. Through a Broker, the message carries the
-// excluded member's ID (see Broker).
+// hub excludes no one; like JoinAs, it needs a comparable session. Through
+// a Broker, the message carries the excluded member's ID (see Broker).
 func (h *Hub) PublishExcept(ctx context.Context, topic, msg string, except sockjs.Session) error {
 	return h.publish(ctx, topic, msg, except)
 }
