@@ -121,15 +121,33 @@ func BenchmarkPublish(b *testing.B) {
 // 10 000 real sessions (xhr-polling, opened with one poll, then never
 // polled again), so that the cost is the hub's, the one encoding and the
 // queueing, without transport writes.
-func BenchmarkFanout(b *testing.B) {
+func BenchmarkFanout(b *testing.B) { fanout(b, false) }
+
+// BenchmarkFanoutPresence is BenchmarkFanout with presence in use: every
+// session joined with an identity, a watcher reads the joins, and each
+// publication is a PublishExcept that spares one session.
+func BenchmarkFanoutPresence(b *testing.B) { fanout(b, true) }
+
+func fanout(b *testing.B, presence bool) {
 	const n = 10000
 	ctx := context.Background()
 	h := hub.New(nil)
 	defer h.Close(ctx)
+	if presence {
+		w := h.WatchPresence(2 * n)
+		defer w.Close()
+	}
+	var (
+		mu     sync.Mutex
+		except sockjs.Session
+	)
 	srv := sockjs.New(func(s sockjs.Session) {
-		if h.Join(s.Context(), s, "t") != nil {
+		if h.JoinAs(s.Context(), s, "t", "user-"+s.ID()) != nil {
 			return
 		}
+		mu.Lock()
+		except = s
+		mu.Unlock()
 		<-s.Context().Done()
 	}, &sockjs.Options{MaxSessions: n + 10, DisconnectDelay: time.Hour, MaxQueuedBytes: 64 << 20})
 	mux := http.NewServeMux()
@@ -153,14 +171,79 @@ func BenchmarkFanout(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	msg := strings.Repeat("x", 64)
+	mu.Lock()
+	skip := except
+	mu.Unlock()
+	want := n
+	if presence {
+		want = n - 1
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		h.Publish(ctx, "t", msg)
+		if presence {
+			h.PublishExcept(ctx, "t", msg, skip)
+		} else {
+			h.Publish(ctx, "t", msg)
+		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "deliveries/s")
-	if st := h.Stats(); st.Delivered != uint64(b.N*n) {
-		b.Fatalf("delivered %d, want %d (%+v)", st.Delivered, b.N*n, st)
+	b.ReportMetric(float64(b.N*want)/b.Elapsed().Seconds(), "deliveries/s")
+	if st := h.Stats(); st.Delivered != uint64(b.N*want) {
+		b.Fatalf("delivered %d, want %d (%+v)", st.Delivered, b.N*want, st)
+	}
+}
+
+// BenchmarkJoinLeave measures a session joining a topic and leaving it,
+// from 8 goroutines at once, on one hub: with Join (no identity, no
+// watcher), and with JoinAs and a presence watcher that reads every
+// event. Each goroutine has its own session; ten other members stay in
+// the topic.
+func BenchmarkJoinLeave(b *testing.B) {
+	for _, watch := range []bool{false, true} {
+		name := "join"
+		if watch {
+			name = "joinas+watcher"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			h := hub.New(nil)
+			defer h.Close(ctx)
+			for i := range 10 {
+				h.Join(ctx, newFake(fmt.Sprint("stay", i), 0), "t")
+			}
+			var wg sync.WaitGroup
+			if watch {
+				w := h.WatchPresence(1 << 16)
+				defer wg.Wait()
+				defer w.Close()
+				wg.Go(func() {
+					for {
+						if _, err := w.Next(ctx); err != nil {
+							return
+						}
+					}
+				})
+			}
+			b.SetParallelism(4) // 4 × GOMAXPROCS goroutines
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				s := newFake("s", 0)
+				for pb.Next() {
+					var err error
+					if watch {
+						err = h.JoinAs(ctx, s, "t", "alice")
+					} else {
+						err = h.Join(ctx, s, "t")
+					}
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					h.Leave(s, "t")
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "join+leave/s")
+		})
 	}
 }

@@ -7,6 +7,13 @@ import "context"
 // hub to that topic, the publisher's own included. Implementations must be
 // safe for concurrent use. A hub calls Subscribe and Unsubscribe from its
 // one goroutine, and Publish from the goroutines that call Hub.Publish.
+//
+// A message goes through the broker as it was published, unless it starts
+// with a NUL byte or comes from PublishExcept: the hub then frames it (NUL,
+// 'm', the message; or NUL, 'x', the excluded member's ID, a newline, the
+// message) and unframes it on the way out. Text published to the
+// broker's channels by other programs reaches the sessions as it is, if
+// its first byte is not NUL.
 type Broker interface {
 	// Publish sends msg to every subscription to topic, in every process.
 	// It returns once the broker has accepted the message, or with an

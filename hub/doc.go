@@ -47,6 +47,35 @@
 // anywhere after Join returns reaches the session. The module
 // github.com/go-sockjs/sockjs/redisbroker is a Broker on Redis pub/sub.
 //
+// # Presence
+//
+// A hub knows who is in each topic: JoinAs gives a membership an identity
+// chosen by the application (a user name, bounded by
+// Options.MaxIdentityBytes), and Presence lists a topic's members as
+// Member values (a unique ID, the session's id and transport, the
+// identity, the node), up to a limit, with their number; PresenceCount
+// gives the number alone. On one process these read memory: the count is
+// a length, never a walk over the members. WatchPresence reports the joins
+// and leaves of this process's sessions, in order, to tell a room "alice
+// joined".
+//
+// With a PresenceStore (Options.Presence), Presence and PresenceCount
+// answer for every process: each hub hands its joins and leaves to the
+// store from its goroutine, in batches, and JoinAs waits until the store
+// has recorded the member. The changes waiting for the store are at most
+// one per member and topic that changed while the store was answering the
+// previous batch (a later change replaces an earlier one), and a failed
+// batch is not retried: the store converges by itself. A store forgets the
+// members of a process that died after a bounded time;
+// redisbroker.Presence keeps them in Redis with an expiry.
+//
+// # Publishing to all but one
+//
+// PublishExcept sends to every member of a topic but one session, such as
+// the sender of a chat message, on this process and, through a Broker, on
+// every process: the message is still encoded once per process, and
+// carries the excluded member's ID through the broker.
+//
 // # Membership
 //
 // A session leaves its topics when it closes: Join registers a
@@ -61,7 +90,8 @@
 // # Concurrency
 //
 // Every method is safe for concurrent use. The hub starts one goroutine,
-// only when it has a Broker: it alone subscribes and unsubscribes topics
-// on the broker, and Close ends it. Publish, Join and Leave never hold a
-// lock while calling the broker or a session's blocking methods.
+// only when it has a Broker or a PresenceStore: it alone subscribes and
+// unsubscribes topics on the broker and updates the store, and Close ends
+// it. Publish, Join and Leave never hold a lock while calling the broker,
+// the store or a session's blocking methods.
 package hub

@@ -65,3 +65,40 @@ func ExampleHub_Stats() {
 		st.Topics, st.Sessions, st.Delivered, st.ClosedSlow)
 	// Output: 0 topics, 0 sessions, 0 delivered, 0 closed as too slow
 }
+
+// A chat room that knows who is there: each session joins with its user
+// name, gets the member list, and its messages go to everyone else; one
+// goroutine tells the room who joins and leaves.
+func ExampleHub_PublishExcept() {
+	h := hub.New(nil)
+	w := h.WatchPresence(0)
+	go func() {
+		for {
+			ev, err := w.Next(context.Background())
+			if err != nil {
+				return // the hub has closed
+			}
+			verb := " left"
+			if ev.Joined {
+				verb = " joined"
+			}
+			h.Publish(context.Background(), ev.Topic, ev.Member.Identity+verb)
+		}
+	}()
+	chat := sockjs.New(func(s sockjs.Session) {
+		name := s.Request().URL.Query().Get("name")
+		if err := h.JoinAs(s.Context(), s, "lobby", name); err != nil {
+			return
+		}
+		members, total, _ := h.Presence(s.Context(), "lobby", 50)
+		s.Send(s.Context(), fmt.Sprintf("%d here, among them %v", total, members))
+		for {
+			msg, err := s.Recv(s.Context())
+			if err != nil {
+				return
+			}
+			h.PublishExcept(s.Context(), "lobby", name+": "+msg, s) // no echo
+		}
+	}, nil)
+	_ = chat
+}

@@ -2,10 +2,13 @@ package hub
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +17,8 @@ import (
 )
 
 // ErrLimit matches, with errors.Is, the error Join returns when a limit of
-// Options (MaxTopics, MaxTopicsPerSession) would be passed.
+// Options (MaxTopics, MaxTopicsPerSession, MaxIdentityBytes) would be
+// passed.
 var ErrLimit = errors.New("hub: limit reached")
 
 // ErrHubClosed is returned by Join and Publish after Close.
@@ -25,6 +29,8 @@ const (
 	DefaultMaxTopics           = 100_000
 	DefaultMaxTopicsPerSession = 1000
 	DefaultBrokerTimeout       = 10 * time.Second
+	DefaultMaxIdentityBytes    = 256
+	DefaultMaxPresenceList     = 1000
 )
 
 // Delays between attempts to subscribe a topic on the broker after a
@@ -61,7 +67,25 @@ type Options struct {
 	// 100 ms to 5 s. Zero means 10 s.
 	BrokerTimeout time.Duration
 
-	// Logger receives broker failures. Nil means no logging.
+	// Presence keeps the members of every topic for the whole cluster
+	// (see Presence in the package documentation). Nil means this
+	// process's members only.
+	Presence PresenceStore
+
+	// Node names this process in the Member values it reports. Empty
+	// means none.
+	Node string
+
+	// MaxIdentityBytes bounds the identity given to JoinAs. Zero means
+	// 256.
+	MaxIdentityBytes int
+
+	// MaxPresenceList bounds the members one Presence call returns,
+	// whatever limit it is given. Zero means 1000.
+	MaxPresenceList int
+
+	// Logger receives broker and presence store failures. Nil means no
+	// logging.
 	Logger *slog.Logger
 }
 
@@ -81,6 +105,11 @@ type Stats struct {
 // all methods are safe for concurrent use.
 type Hub struct {
 	broker        Broker
+	store         PresenceStore
+	node          string
+	id            string // random, unique to this hub: the prefix of its Member IDs
+	maxIdentity   int
+	maxList       int
 	maxTopics     int
 	maxPerSession int
 	dropWhenFull  bool
@@ -96,6 +125,9 @@ type Hub struct {
 	memberships int
 	dirty       map[string]struct{} // topics whose broker subscription may have to change
 	closed      bool
+	seq         uint64                        // last Member ID number given out
+	changes     map[changeKey]*presenceChange // for the store, not yet taken by the loop
+	watchers    []*PresenceWatcher
 
 	wake     chan struct{} // one slot: wakes the broker loop
 	done     chan struct{} // closed by Close
@@ -117,15 +149,52 @@ type topicState struct {
 	isReady bool // guarded by Hub.mu
 
 	mu      sync.RWMutex
-	members []sockjs.Session
+	members []entry
 	index   map[sockjs.Session]int // position in members
 }
 
-// member is one session's topics, and the stop function of the
-// context.AfterFunc that removes it when the session closes.
+// member is one session's topics, the number of its Member ID, and the
+// stop function of the context.AfterFunc that removes it when the session
+// closes. Each topic maps to the change that records the join in the
+// presence store (nil without a store).
 type member struct {
-	topics map[string]struct{}
-	stop   func() bool
+	seq       uint64
+	transport sockjs.Transport
+	topics    map[string]*presenceChange
+	stop      func() bool
+}
+
+// entry is one membership in a topic's member list: the session, its
+// member and the member's number (kept here too, so that PublishExcept
+// does not read every member), and the identity it joined with.
+type entry struct {
+	s        sockjs.Session
+	m        *member
+	seq      uint64
+	identity string
+}
+
+// memberID returns a member's Member.ID: the hub's id, a dash, its number.
+func (h *Hub) memberID(m *member) string {
+	return h.id + "-" + strconv.FormatUint(m.seq, 10)
+}
+
+// seqOf returns the number of a Member.ID of this hub, or 0.
+func (h *Hub) seqOf(id string) uint64 {
+	rest, ok := strings.CutPrefix(id, h.id)
+	if !ok || len(rest) < 2 || rest[0] != '-' {
+		return 0
+	}
+	n, err := strconv.ParseUint(rest[1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// info returns a membership as a Member.
+func (h *Hub) info(e entry) Member {
+	return Member{ID: h.memberID(e.m), SessionID: e.s.ID(), Transport: e.m.transport, Identity: e.identity, Node: h.node}
 }
 
 // closedChan is the ready channel of every topic of a hub without a broker.
@@ -135,8 +204,8 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// New returns a hub. With a Broker it starts one goroutine, which Close
-// ends.
+// New returns a hub. With a Broker or a PresenceStore it starts one
+// goroutine, which Close ends.
 func New(opts *Options) *Hub {
 	var o Options
 	if opts != nil {
@@ -144,6 +213,11 @@ func New(opts *Options) *Hub {
 	}
 	h := &Hub{
 		broker:        o.Broker,
+		store:         o.Presence,
+		node:          o.Node,
+		id:            strings.ToLower(rand.Text()[:12]),
+		maxIdentity:   orDefault(o.MaxIdentityBytes, DefaultMaxIdentityBytes),
+		maxList:       orDefault(o.MaxPresenceList, DefaultMaxPresenceList),
 		maxTopics:     orDefault(o.MaxTopics, DefaultMaxTopics),
 		maxPerSession: orDefault(o.MaxTopicsPerSession, DefaultMaxTopicsPerSession),
 		dropWhenFull:  o.DropWhenFull,
@@ -152,6 +226,7 @@ func New(opts *Options) *Hub {
 		topics:        make(map[string]*topicState),
 		sessions:      make(map[sockjs.Session]*member),
 		dirty:         make(map[string]struct{}),
+		changes:       make(map[changeKey]*presenceChange),
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
@@ -160,7 +235,7 @@ func New(opts *Options) *Hub {
 	}
 	h.runCtx, h.runStop = context.WithCancel(context.Background())
 	h.opsCtx, h.opsStop = context.WithCancel(context.Background())
-	if h.broker != nil {
+	if h.broker != nil || h.store != nil {
 		h.loopDone = make(chan struct{})
 		go h.loop()
 	}
@@ -175,19 +250,36 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// Join adds s to the topic. The session leaves by itself when it closes.
-// Joining a topic s is already in does nothing more than wait (below).
-//
-// With a Broker, Join then waits until the hub's subscription to the topic
-// is confirmed, so that every message published after Join returns, on
-// any process, reaches s. If ctx ends first, Join returns ctx.Err() and s
-// stays in the topic: it receives messages once the subscription is up.
-//
-// Join returns an error matching ErrLimit when the topic would be one too
-// many (for the hub or for s), sockjs.ErrClosed when the session has
-// closed, and ErrHubClosed after Close. The session must be a comparable
-// value (the sessions of package sockjs are).
+// Join adds s to the topic, with an empty identity: it is JoinAs(ctx, s,
+// topic, "").
 func (h *Hub) Join(ctx context.Context, s sockjs.Session, topic string) error {
+	return h.JoinAs(ctx, s, topic, "")
+}
+
+// JoinAs adds s to the topic, known in its presence (Member.Identity) by
+// identity, an application's name for the user such as a user name or a
+// JSON object of at most Options.MaxIdentityBytes. The session leaves by
+// itself when it closes. Joining a topic s is already in does nothing more
+// than wait (below); the identity of the first join stays.
+//
+// With a Broker, JoinAs then waits until the hub's subscription to the
+// topic is confirmed, so that every message published after JoinAs
+// returns, on any process, reaches s; with a PresenceStore, it also waits
+// until the store has recorded the new member, so that Presence on any
+// process lists it. If ctx ends first, JoinAs returns ctx.Err() and s
+// stays in the topic: it receives messages once the subscription is up. A
+// store that fails to record the member makes JoinAs return its error,
+// and s stays in the topic too.
+//
+// JoinAs returns an error matching ErrLimit when the topic would be one
+// too many (for the hub or for s) or the identity is too long,
+// sockjs.ErrClosed when the session has closed, and ErrHubClosed after
+// Close. The session must be a comparable value (the sessions of package
+// sockjs are).
+func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity string) error {
+	if len(identity) > h.maxIdentity {
+		return fmt.Errorf("%w: identity of %d bytes (MaxIdentityBytes %d)", ErrLimit, len(identity), h.maxIdentity)
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -200,10 +292,10 @@ func (h *Hub) Join(ctx context.Context, s sockjs.Session, topic string) error {
 	m := h.sessions[s]
 	t := h.topics[topic]
 	if m != nil {
-		if _, in := m.topics[topic]; in {
+		if add, in := m.topics[topic]; in {
 			ready := t.ready
 			h.mu.Unlock()
-			return h.await(ctx, s, ready)
+			return h.await(ctx, s, ready, add)
 		}
 		if len(m.topics) >= h.maxPerSession {
 			h.mu.Unlock()
@@ -223,25 +315,57 @@ func (h *Hub) Join(ctx context.Context, s sockjs.Session, topic string) error {
 		h.markDirtyLocked(topic)
 	}
 	if m == nil {
-		m = &member{topics: make(map[string]struct{})}
+		h.seq++
+		m = &member{seq: h.seq, transport: transportOf(s), topics: make(map[string]*presenceChange)}
 		h.sessions[s] = m
 		// If the session closes between the check above and this call,
 		// AfterFunc runs LeaveAll at once (it waits for h.mu).
 		m.stop = context.AfterFunc(s.Context(), func() { h.LeaveAll(s) })
 	}
-	m.topics[topic] = struct{}{}
+	e := entry{s: s, m: m, seq: m.seq, identity: identity}
 	h.memberships++
 	t.mu.Lock()
 	t.index[s] = len(t.members)
-	t.members = append(t.members, s)
+	t.members = append(t.members, e)
 	t.mu.Unlock()
+	add := h.presenceChangedLocked(topic, e, true)
+	m.topics[topic] = add
 	ready := t.ready
 	h.mu.Unlock()
-	return h.await(ctx, s, ready)
+	return h.await(ctx, s, ready, add)
 }
 
-// await waits for a topic's subscription to be confirmed.
-func (h *Hub) await(ctx context.Context, s sockjs.Session, ready <-chan struct{}) error {
+// transportOf returns the transport of a session, if it tells it.
+func transportOf(s sockjs.Session) sockjs.Transport {
+	switch t := s.(type) {
+	case interface{ Transport() sockjs.Transport }:
+		return t.Transport()
+	case interface{ Transport() string }:
+		return sockjs.Transport(t.Transport())
+	}
+	return ""
+}
+
+// await waits for a topic's subscription to be confirmed, then for the
+// presence store to have recorded the membership (c, nil without a store
+// or once recorded).
+func (h *Hub) await(ctx context.Context, s sockjs.Session, ready <-chan struct{}, c *presenceChange) error {
+	if err := h.wait(ctx, s, ready); err != nil {
+		return err
+	}
+	if c == nil {
+		return nil
+	}
+	if err := h.wait(ctx, s, c.done); err != nil {
+		return err
+	}
+	if c.err != nil {
+		return fmt.Errorf("hub: presence store: %w", c.err)
+	}
+	return nil
+}
+
+func (h *Hub) wait(ctx context.Context, s sockjs.Session, ready <-chan struct{}) error {
 	select {
 	case <-ready:
 		return nil
@@ -295,20 +419,21 @@ func (h *Hub) LeaveAll(s sockjs.Session) {
 	m.stop()
 }
 
-// removeLocked takes s out of the topic's members and drops the topic when
-// it has no member left. h.mu is held.
+// removeLocked takes a membership out of the topic's members and drops
+// the topic when it has no member left. h.mu is held.
 func (h *Hub) removeLocked(s sockjs.Session, name string) {
 	t := h.topics[name]
 	h.memberships--
+	i := t.index[s] // t.members changes under h.mu only: no t.mu to read it
+	h.presenceChangedLocked(name, t.members[i], false)
 	t.mu.Lock()
-	i := t.index[s]
 	last := len(t.members) - 1
 	if i != last {
 		moved := t.members[last]
 		t.members[i] = moved
-		t.index[moved] = i
+		t.index[moved.s] = i
 	}
-	t.members[last] = nil
+	t.members[last] = entry{}
 	t.members = t.members[:last]
 	if c := cap(t.members); c > 64 && last < c/4 {
 		t.members = slices.Clip(slices.Clone(t.members)) // give back what a crowd left
@@ -349,22 +474,83 @@ func (h *Hub) markDirtyLocked(name string) {
 // Members whose queue is full are closed with sockjs.CodeTooSlow (or, with
 // Options.DropWhenFull, skipped); see the package documentation.
 func (h *Hub) Publish(ctx context.Context, topic, msg string) error {
+	return h.publish(ctx, topic, msg, nil)
+}
+
+// PublishExcept is Publish to every member of the topic but one session,
+// typically the sender of the message, on whichever process it is. The
+// message is still encoded once. A session that is in no topic of this
+// hub excludes no one; like JoinAs, it needs a comparable session. Through
+// a Broker, the message carries the excluded member's ID (see Broker).
+func (h *Hub) PublishExcept(ctx context.Context, topic, msg string, except sockjs.Session) error {
+	return h.publish(ctx, topic, msg, except)
+}
+
+func (h *Hub) publish(ctx context.Context, topic, msg string, except sockjs.Session) error {
 	h.mu.RLock()
 	closed := h.closed
+	var exceptSeq uint64
+	if except != nil {
+		if m := h.sessions[except]; m != nil {
+			exceptSeq = m.seq
+		}
+	}
 	h.mu.RUnlock()
 	if closed {
 		return ErrHubClosed
 	}
 	if h.broker == nil {
-		h.deliver(topic, msg)
+		h.deliver(topic, msg, exceptSeq)
 		return nil
 	}
-	return h.broker.Publish(ctx, topic, msg)
+	var exceptID string
+	if exceptSeq != 0 {
+		exceptID = h.id + "-" + strconv.FormatUint(exceptSeq, 10)
+	}
+	return h.broker.Publish(ctx, topic, wrap(msg, exceptID))
 }
 
-// deliver queues msg for every local member of the topic, without waiting
-// on any of them.
-func (h *Hub) deliver(name, msg string) {
+// Messages through a Broker are the published text, except when it starts
+// with a NUL byte: then the hub frames it, as NUL 'm' text, or NUL 'x'
+// member ID, newline, text for PublishExcept.
+const (
+	envelope       = '\x00'
+	envelopeText   = 'm'
+	envelopeExcept = 'x'
+)
+
+// wrap frames msg for the broker.
+func wrap(msg, exceptID string) string {
+	switch {
+	case exceptID != "":
+		return string([]byte{envelope, envelopeExcept}) + exceptID + "\n" + msg
+	case msg != "" && msg[0] == envelope:
+		return string([]byte{envelope, envelopeText}) + msg
+	}
+	return msg
+}
+
+// unwrap undoes wrap. Text the hub did not frame (published to the broker
+// by other means) is passed on as it is.
+func unwrap(raw string) (msg, exceptID string) {
+	if len(raw) < 2 || raw[0] != envelope {
+		return raw, ""
+	}
+	switch raw[1] {
+	case envelopeText:
+		return raw[2:], ""
+	case envelopeExcept:
+		if id, msg, ok := strings.Cut(raw[2:], "\n"); ok {
+			return msg, id
+		}
+	}
+	return raw, ""
+}
+
+// deliver queues msg for every local member of the topic but the one
+// whose member number is exceptSeq (0: none), without waiting on any of
+// them.
+func (h *Hub) deliver(name, msg string, exceptSeq uint64) {
 	h.mu.RLock()
 	t := h.topics[name]
 	h.mu.RUnlock()
@@ -377,7 +563,11 @@ func (h *Hub) deliver(name, msg string) {
 		sent, drop uint64
 	)
 	t.mu.RLock()
-	for _, s := range t.members {
+	for _, e := range t.members {
+		if e.seq == exceptSeq {
+			continue
+		}
+		s := e.s
 		switch err := sockjs.TrySendPrepared(s, p); {
 		case err == nil:
 			sent++
@@ -426,6 +616,10 @@ func (h *Hub) Close(ctx context.Context) error {
 		h.closed = true
 		close(h.done)
 		h.runStop() // a subscription under way is of no use any more
+		if h.store != nil {
+			h.queueRemovalsLocked()
+		}
+		h.watchers = nil
 		for _, m := range h.sessions {
 			m.stop()
 		}
@@ -452,10 +646,11 @@ func (h *Hub) Close(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// loop is the hub's one goroutine, present only with a broker. It alone
-// holds the broker subscriptions, and makes them follow the topics that
-// have members: it subscribes a topic that gained its first member (then
-// marks it ready) and unsubscribes one that lost its last.
+// loop is the hub's one goroutine, present only with a broker or a
+// presence store. It alone holds the broker subscriptions, and makes them
+// follow the topics that have members: it subscribes a topic that gained
+// its first member (then marks it ready) and unsubscribes one that lost
+// its last. It alone gives the presence store its changes.
 func (h *Hub) loop() {
 	defer close(h.loopDone)
 	subs := make(map[string]Subscription)
@@ -471,6 +666,9 @@ func (h *Hub) loop() {
 			// One deadline for all: a broker that is down must not hold
 			// Close for a timeout per topic.
 			ctx, cancel := context.WithTimeout(h.opsCtx, h.brokerTimeout)
+			if h.store != nil {
+				h.flushPresence(ctx) // Close queued the removal of every member
+			}
 			for name, sub := range subs {
 				h.unsubscribe(ctx, name, sub)
 			}
@@ -501,7 +699,10 @@ func (h *Hub) loop() {
 			switch {
 			case want && !have:
 				ctx, cancel := context.WithTimeout(h.runCtx, h.brokerTimeout)
-				sub, err := h.broker.Subscribe(ctx, name, func(msg string) { h.deliver(name, msg) })
+				sub, err := h.broker.Subscribe(ctx, name, func(raw string) {
+					msg, except := unwrap(raw)
+					h.deliver(name, msg, h.seqOf(except))
+				})
 				cancel()
 				if err != nil {
 					if !h.isDone() {
@@ -524,6 +725,11 @@ func (h *Hub) loop() {
 				}
 				delete(subs, name)
 			}
+		}
+		if h.store != nil && !h.isDone() {
+			ctx, cancel := context.WithTimeout(h.runCtx, h.brokerTimeout)
+			h.flushPresence(ctx)
+			cancel()
 		}
 		switch {
 		case len(failed) == 0:

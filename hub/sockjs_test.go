@@ -190,3 +190,90 @@ func TestSockJSSessions(t *testing.T) {
 	}
 	eventually(t, "an empty hub", func() bool { return h.Stats() == hub.Stats{Delivered: h.Stats().Delivered, ClosedSlow: 1} })
 }
+
+// TestSockJSPresence runs presence with real sessions of three transports:
+// each member's transport is known, a raw websocket member (which has no
+// session id) still has an ID of its own, and PublishExcept spares its
+// sender.
+func TestSockJSPresence(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h := hub.New(nil)
+	defer h.Close(ctx)
+	srv := sockjs.New(func(s sockjs.Session) {
+		name := s.Request().URL.Query().Get("name")
+		if err := h.JoinAs(s.Context(), s, "room", name); err != nil {
+			return
+		}
+		for {
+			msg, err := s.Recv(s.Context())
+			if err != nil {
+				return
+			}
+			h.PublishExcept(s.Context(), "room", name+": "+msg, s)
+		}
+	}, nil)
+	mux := http.NewServeMux()
+	sockjs.Mount(mux, "/room", srv)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	defer srv.Shutdown(ctx)
+
+	ws := "ws" + strings.TrimPrefix(ts.URL, "http")
+	framed, _, err := websocket.DefaultDialer.DialContext(ctx, ws+"/room/000/a/websocket?name=alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer framed.Close()
+	alice := &wsClient{t: t, c: framed}
+	if f := alice.frame(); f != "o" {
+		t.Fatalf("first frame %q", f)
+	}
+	raw, _, err := websocket.DefaultDialer.DialContext(ctx, ws+"/room/websocket?name=rob", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if got := post(t, ts.URL+"/room/000/p/xhr?name=polly", ""); got != "o\n" {
+		t.Fatalf("open poll: %q", got)
+	}
+	eventually(t, "three members", func() bool { return h.Stats().Memberships == 3 })
+
+	ms, total, err := h.Presence(ctx, "room", 0)
+	if err != nil || total != 3 {
+		t.Fatalf("Presence: %d, %v", total, err)
+	}
+	got := map[string]string{}
+	ids := map[string]bool{}
+	for _, m := range ms {
+		got[m.Identity] = m.SessionID + " " + string(m.Transport)
+		ids[m.ID] = true
+	}
+	want := map[string]string{"alice": "a websocket", "rob": " websocket-raw", "polly": "p xhr-polling"}
+	if len(got) != 3 || len(ids) != 3 {
+		t.Fatalf("members %+v, want three with distinct IDs", ms)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %q, want %q", k, got[k], v)
+		}
+	}
+
+	// alice's message reaches rob and polly, not her.
+	if err := framed.WriteMessage(websocket.TextMessage, []byte(`["hi"]`)); err != nil {
+		t.Fatal(err)
+	}
+	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, p, err := raw.ReadMessage(); err != nil || string(p) != "alice: hi" {
+		t.Fatalf("rob: %q, %v", p, err)
+	}
+	if got := post(t, ts.URL+"/room/000/p/xhr", ""); got != "a[\"alice: hi\"]\n" {
+		t.Fatalf("polly: %q", got)
+	}
+	if err := raw.WriteMessage(websocket.TextMessage, []byte("yo")); err != nil {
+		t.Fatal(err)
+	}
+	if got := alice.messages(1); !slices.Equal(got, []string{"rob: yo"}) {
+		t.Fatalf("alice got %q, want rob's message and not her own", got)
+	}
+}

@@ -10,10 +10,16 @@
 //	b.Close()    // then the broker,
 //	rdb.Close()  // then the client, which stays the caller's.
 //
-// Each topic is the Redis channel Options.Prefix + topic. A Broker holds one
+// Each topic is the Redis channel Options.Prefix + topic (other programs may
+// PUBLISH to it too; see hub.Broker for the messages a hub frames). A
+// Broker holds one
 // subscriber connection (a go-redis PubSub) for all the channels its hubs
 // need, subscribes a channel while at least one subscription wants it, and
 // publishes with PUBLISH on the client's pool.
+//
+// Presence (NewPresence) is a hub.PresenceStore on the same Redis server:
+// the members of every topic, for every process, with an expiry so that a
+// process that dies does not leave them behind for long.
 //
 // # Guarantees
 //

@@ -2,6 +2,7 @@ package redisbroker_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -18,20 +19,27 @@ import (
 func Example() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	broker := redisbroker.New(rdb, &redisbroker.Options{Prefix: "chat:"})
-	h := hub.New(&hub.Options{Broker: broker})
+	// Who is in each room, for every node; a node that dies leaves its
+	// members listed for at most the TTL.
+	presence := redisbroker.NewPresence(rdb, &redisbroker.PresenceOptions{Prefix: "chat:", TTL: 30 * time.Second})
+	h := hub.New(&hub.Options{Broker: broker, Presence: presence, Node: "web-1"})
 
 	chat := sockjs.New(func(s sockjs.Session) {
-		// Join returns once this node's Redis subscription is confirmed:
-		// from then on, messages published on any node reach s.
-		if err := h.Join(s.Context(), s, "lobby"); err != nil {
+		// JoinAs returns once this node's Redis subscription is confirmed
+		// and the member is in Redis: from then on, messages published on
+		// any node reach s, and every node lists it.
+		user := s.Request().URL.Query().Get("user")
+		if err := h.JoinAs(s.Context(), s, "lobby", user); err != nil {
 			return
 		}
+		_, n, _ := h.Presence(s.Context(), "lobby", 100) // one round trip
+		s.Send(s.Context(), fmt.Sprintf("%d in the lobby", n))
 		for {
 			msg, err := s.Recv(s.Context())
 			if err != nil {
 				return
 			}
-			h.Publish(s.Context(), "lobby", msg) // PUBLISH chat:lobby
+			h.PublishExcept(s.Context(), "lobby", msg, s) // PUBLISH chat:lobby, not back to s
 		}
 	}, &sockjs.Options{CookieNeeded: true})
 	mux := http.NewServeMux()
@@ -41,7 +49,8 @@ func Example() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		chat.Shutdown(ctx) // sessions,
-		h.Close(ctx)       // hub,
+		h.Close(ctx)       // hub (its members leave Redis),
+		presence.Close()   // presence store,
 		broker.Close()     // broker,
 		rdb.Close()        // Redis client, in that order
 	})

@@ -25,6 +25,10 @@ import (
 var redisAddr string
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv("REDISBROKER_PRESENCE_NODE"); spec != "" {
+		presenceHelper(spec) // a child process of TestPresenceKilledNode
+		return
+	}
 	stop := func() {}
 	redisAddr = os.Getenv("REDIS_ADDR")
 	if redisAddr == "" {

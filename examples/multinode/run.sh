@@ -4,7 +4,10 @@
 # configuration of ../nginx (sticky by server id, then by JSESSIONID). For
 # every transport our Go client (./check) receives through nginx while
 # messages are published on the other node, and must get all of them in
-# order. Everything runs on 127.0.0.1 ports that were free, as normal
+# order. Then two chat nodes (../chat) behind nginx: both must list the
+# members joined through nginx and on each node, and once one node's
+# process is killed (SIGKILL), its members must leave the other's list
+# within the presence TTL. Everything runs on 127.0.0.1 ports that were free, as normal
 # foreground processes with their files in a temporary directory, and is
 # stopped at the end.
 #
@@ -52,7 +55,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "multinode: building"
-(cd "$examples" && go build -o "$tmp/bin/" ./multinode/node ./multinode/check ./multinode/freeport)
+(cd "$examples" && go build -o "$tmp/bin/" ./multinode/node ./multinode/check ./multinode/freeport ./chat)
 
 # wait_port PORT NAME PID: until something listens on 127.0.0.1:PORT.
 wait_port() {
@@ -71,8 +74,9 @@ wait_port() {
   return 1
 }
 
-mapfile -t ports < <("$tmp/bin/freeport" -n 4)
+mapfile -t ports < <("$tmp/bin/freeport" -n 6)
 redis_port=${ports[0]} node_a=${ports[1]} node_b=${ports[2]} lb_port=${ports[3]}
+chat_a=${ports[4]} chat_b=${ports[5]}
 
 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
   --dir "$tmp" --loglevel warning >"$tmp/redis.log" 2>&1 &
@@ -146,8 +150,51 @@ EOF
   wait "$nginx_pid" 2>/dev/null || true
 done
 
+# Presence: two chat nodes behind nginx (server id configuration).
+ttl=2s
+"$tmp/bin/chat" -addr "127.0.0.1:$chat_a" -name A -redis "127.0.0.1:$redis_port" -presence-ttl $ttl 2>"$tmp/chat-a.log" &
+pids+=($!)
+wait_port "$chat_a" "chat A" $!
+"$tmp/bin/chat" -addr "127.0.0.1:$chat_b" -name B -redis "127.0.0.1:$redis_port" -presence-ttl $ttl 2>"$tmp/chat-b.log" &
+chat_b_pid=$!
+disown "$chat_b_pid" # check kills it: no "Killed" job notice from bash
+pids+=($chat_b_pid)
+wait_port "$chat_b" "chat B" $chat_b_pid
+prefix="$tmp/nginx-presence"
+mkdir -p "$prefix/logs" "$prefix/temp"
+chmod -R 755 "$prefix"
+sed -e "s/127\.0\.0\.1:8080/127.0.0.1:$lb_port/" \
+    -e "s/127\.0\.0\.1:8081/127.0.0.1:$chat_a/" \
+    -e "s/127\.0\.0\.1:8082/127.0.0.1:$chat_b/" \
+    "$examples/nginx/sockjs-serverid.conf" >"$prefix/sockjs.conf"
+sed -e "s|$tmp/nginx-serverid|$prefix|g" "$tmp/nginx-serverid/nginx.conf" >"$prefix/nginx.conf"
+"$nginx_bin" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" &
+nginx_pid=$!
+pids+=($nginx_pid)
+out="$tmp/check-presence.out"
+if wait_port "$lb_port" "nginx (presence)" "$nginx_pid"; then
+  set +e
+  "$tmp/bin/check" -presence -label presence -url "http://127.0.0.1:$lb_port/chat" \
+    -node "A=http://127.0.0.1:$chat_a/chat" -node "B=http://127.0.0.1:$chat_b/chat" \
+    -kill-node B -kill-pid "$chat_b_pid" -ttl $ttl -timeout 30s | tee "$out"
+  set -e
+  summary=$(tail -n 1 "$out")
+  if [[ $summary =~ ^presence:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1]))
+    failed=$((failed + BASH_REMATCH[2]))
+  else
+    echo "multinode: check (presence) ended without a summary" >&2
+    failed=$((failed + 1))
+  fi
+else
+  cat "$prefix/logs/error.log" >&2 || true
+  failed=$((failed + 1))
+fi
+kill -QUIT "$nginx_pid" 2>/dev/null || true
+wait "$nginx_pid" 2>/dev/null || true
+
 if [ "$failed" -gt 0 ]; then
-  for f in node-a node-b; do echo "--- $f log"; tail -n 20 "$tmp/$f.log"; done
+  for f in node-a node-b chat-a chat-b; do echo "--- $f log"; tail -n 20 "$tmp/$f.log"; done
 fi
 echo "multinode: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

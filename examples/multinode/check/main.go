@@ -10,6 +10,9 @@
 //
 //	check -url http://127.0.0.1:8080/chat -node A=http://127.0.0.1:8081/chat -node B=http://127.0.0.1:8082/chat
 //
+// With -presence, it checks the chat's presence instead (examples/chat on
+// each node): see presenceRun.
+//
 // It prints one line per case and, last, "<label>: N passed, M failed";
 // it exits with status 1 if any case failed.
 package main
@@ -55,6 +58,10 @@ func main() {
 	messages := flag.Int("messages", 100, "messages per case")
 	clients := flag.Int("clients", 3, "receivers per transport")
 	timeout := flag.Duration("timeout", 30*time.Second, "bound for the whole run")
+	presence := flag.Bool("presence", false, "check the chat's presence, then kill -kill-node")
+	killNode := flag.String("kill-node", "", "with -presence: the node to kill")
+	killPID := flag.Int("kill-pid", 0, "with -presence: its process id")
+	ttl := flag.Duration("ttl", 2*time.Second, "with -presence: the chat's -presence-ttl")
 	flag.Parse()
 	if *base == "" || len(nodes) < 2 {
 		fmt.Fprintln(os.Stderr, "check: need -url and at least two -node")
@@ -62,6 +69,14 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	if *presence {
+		passed, failed := presenceRun(ctx, *label, *base, nodes, *killNode, *killPID, *ttl)
+		fmt.Printf("%s: %d passed, %d failed\n", *label, passed, failed)
+		if failed > 0 {
+			os.Exit(1)
+		}
+		return
+	}
 
 	type result struct {
 		name string
