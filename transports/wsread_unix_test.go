@@ -121,3 +121,55 @@ func TestPooledReadConnEnds(t *testing.T) {
 		t.Fatalf("read on a closed connection: %v, want net.ErrClosed", err)
 	}
 }
+
+// deadlineConn is the part of a msgConn that an interrupted wait touches.
+type deadlineConn struct {
+	msgConn
+	c net.Conn
+}
+
+func (d deadlineConn) SetReadDeadline(t time.Time) error { return d.c.SetReadDeadline(t) }
+
+// TestInterruptRestoresDeadline: an interrupted wait for data puts the read
+// deadline back as it was and forgets the timeout the interrupt caused,
+// unless the real deadline has passed as well: then the timeout stays, and
+// a dead peer is noticed when it would have been.
+func TestInterruptRestoresDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // from now; 0: none
+		keep     bool          // the timeout is kept for the next read
+	}{
+		{"no deadline", 0, false},
+		{"deadline ahead", time.Minute, false},
+		{"deadline passed meanwhile", -time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := tcpPair(t)
+			pc := newPooledReadConn(server)
+			r := &connReader{conn: deadlineConn{c: server}, pc: pc}
+			if tc.deadline != 0 {
+				r.deadline = time.Now().Add(tc.deadline)
+			}
+			r.arm(armPark)
+			r.Interrupt()
+			r.Interrupt() // a second interrupt of the same wait does nothing more
+			pc.wait()
+			if !r.disarm() {
+				t.Fatal("disarm: the wait was not interrupted")
+			}
+			r.interruptPull() // an interrupt after the wait does nothing
+			if kept := pc.ready(); kept != tc.keep {
+				t.Fatalf("timeout kept %v; want %v", kept, tc.keep)
+			}
+			if tc.keep {
+				return
+			}
+			client.Write([]byte("x"))
+			var b [1]byte
+			if n, err := pc.Read(b[:]); n != 1 || err != nil {
+				t.Fatalf("read after the interrupt: %d, %v", n, err)
+			}
+		})
+	}
+}
