@@ -36,7 +36,7 @@ func FuzzSenderBody(f *testing.F) {
 			r.Header.Set("Content-Type", "text/plain")
 		}
 		w := httptest.NewRecorder()
-		msgs, ok := s.readMessages(w, r, form)
+		msgs, ok := s.readMessages(w, r, nil, form)
 		switch {
 		case ok && w.Code != http.StatusOK:
 			t.Fatalf("accepted, but answered %d", w.Code)
@@ -80,7 +80,7 @@ func TestReadMessagesLengths(t *testing.T) {
 			r := httptest.NewRequest("POST", "/0/0/xhr_send", strings.NewReader(c.body))
 			r.ContentLength = c.length
 			w := httptest.NewRecorder()
-			msgs, ok := s.readMessages(w, r, false)
+			msgs, ok := s.readMessages(w, r, nil, false)
 			if c.status == 0 {
 				if !ok || len(msgs) == 0 {
 					t.Fatalf("refused: %d %q", w.Code, w.Body)
