@@ -24,10 +24,11 @@ func FuzzSenderBody(f *testing.F) {
 		{"", false},
 		{`["\ud800"]`, false},
 		{"d=" + url.QueryEscape(`["<\/script>"]`) + "&d=x", true},
+		{"[" + strings.Repeat(`"",`, 16) + `""]`, false},
 	} {
 		f.Add([]byte(seed.body), seed.form)
 	}
-	s := &Server{cfg: Config{MaxMessageBytes: 4096}}
+	s := &Server{cfg: Config{MaxMessageBytes: 4096, MaxMessagesPerBody: 16}}
 	f.Fuzz(func(t *testing.T, body []byte, form bool) {
 		r := httptest.NewRequest("POST", "/0/0/jsonp_send", strings.NewReader(string(body)))
 		if form {
@@ -40,6 +41,8 @@ func FuzzSenderBody(f *testing.F) {
 		switch {
 		case ok && w.Code != http.StatusOK:
 			t.Fatalf("accepted, but answered %d", w.Code)
+		case ok && len(msgs) > 16:
+			t.Fatalf("accepted %d messages, over the bound of 16", len(msgs))
 		case ok:
 			// What was accepted encodes and decodes back to itself.
 			again, err := frame.DecodeMessages(frame.AppendMessages(nil, msgs)[1:])
@@ -48,6 +51,10 @@ func FuzzSenderBody(f *testing.F) {
 			}
 		case len(body) > 4096 && w.Code != http.StatusRequestEntityTooLarge:
 			t.Fatalf("oversized body answered %d", w.Code)
+		case len(body) <= 4096 && w.Code == http.StatusRequestEntityTooLarge:
+			if !strings.Contains(w.Body.String(), "too many messages") {
+				t.Fatalf("413 for a small body: %q", w.Body)
+			}
 		case len(body) <= 4096 && w.Code != http.StatusInternalServerError:
 			t.Fatalf("refused body answered %d", w.Code)
 		}
