@@ -1,6 +1,7 @@
 package transports
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -41,6 +42,9 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, id string, form bo
 	}
 	return true
 }
+
+// maxFormFields bounds the fields of a jsonp_send form.
+const maxFormFields = 64
 
 // maxMessages is MaxMessagesPerBody for frame.DecodeMessagesMax.
 func (s *Server) maxMessages() int {
@@ -120,6 +124,12 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, sess *sess
 	if form {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if mt == "application/x-www-form-urlencoded" {
+			// Every field costs a map entry or slice slot: a client sends
+			// one (d). Go before 1.25.6 parses any number.
+			if bytes.Count(body, []byte("&")) >= maxFormFields {
+				fail(w, http.StatusRequestEntityTooLarge, "too many form fields\n")
+				return nil, false
+			}
 			vals, err := url.ParseQuery(string(body))
 			if err != nil {
 				fail(w, http.StatusInternalServerError, frame.ErrPayloadExpected.Error())
