@@ -205,11 +205,24 @@ var closedChan = func() chan struct{} {
 }()
 
 // New returns a hub. With a Broker or a PresenceStore it starts one
-// goroutine, which Close ends.
+// goroutine, which Close ends. New panics, naming the field, if a limit or
+// duration in opts is negative.
 func New(opts *Options) *Hub {
 	var o Options
 	if opts != nil {
 		o = *opts
+	}
+	switch {
+	case o.MaxTopics < 0:
+		panic(fmt.Sprintf("hub: Options.MaxTopics is negative (%d); zero means the default", o.MaxTopics))
+	case o.MaxTopicsPerSession < 0:
+		panic(fmt.Sprintf("hub: Options.MaxTopicsPerSession is negative (%d); zero means the default", o.MaxTopicsPerSession))
+	case o.BrokerTimeout < 0:
+		panic(fmt.Sprintf("hub: Options.BrokerTimeout is negative (%v); zero means the default", o.BrokerTimeout))
+	case o.MaxIdentityBytes < 0:
+		panic(fmt.Sprintf("hub: Options.MaxIdentityBytes is negative (%d); zero means the default", o.MaxIdentityBytes))
+	case o.MaxPresenceList < 0:
+		panic(fmt.Sprintf("hub: Options.MaxPresenceList is negative (%d); zero means the default", o.MaxPresenceList))
 	}
 	h := &Hub{
 		broker:        o.Broker,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -450,5 +451,30 @@ func TestManyMembers(t *testing.T) {
 	}
 	if st := h.Stats(); st.Memberships != got || got != 11 {
 		t.Errorf("%d delivered, stats %+v, want 11 members", got, st)
+	}
+}
+
+// TestOptionsValidation: negative limits and durations panic, naming the
+// field (a negative MaxTopics refused every Join, a negative BrokerTimeout
+// failed every broker call).
+func TestOptionsValidation(t *testing.T) {
+	for _, tt := range []struct {
+		field string
+		opts  hub.Options
+	}{
+		{"MaxTopics", hub.Options{MaxTopics: -1}},
+		{"MaxTopicsPerSession", hub.Options{MaxTopicsPerSession: -1}},
+		{"BrokerTimeout", hub.Options{BrokerTimeout: -time.Second}},
+		{"MaxIdentityBytes", hub.Options{MaxIdentityBytes: -1}},
+		{"MaxPresenceList", hub.Options{MaxPresenceList: -1}},
+	} {
+		t.Run(tt.field, func(t *testing.T) {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "Options."+tt.field+" ") {
+					t.Fatalf("New panicked with %v, want a message naming Options.%s", p, tt.field)
+				}
+			}()
+			hub.New(&tt.opts).Close(context.Background())
+		})
 	}
 }

@@ -40,16 +40,35 @@
 //
 // # Limits
 //
-// Every queue and body is bounded; the Options fields say the defaults.
-// Session.Send blocks while the session's outbound queue is full
+// Every queue, body and count is bounded; the Options fields say the
+// defaults. Session.Send blocks while the session's outbound queue is full
 // (MaxQueuedBytes), until the client catches up, the session closes or the
 // context ends: use a context with a deadline to drop slow clients.
 // Messages from the client wait in an inbound queue of the same bound; when
 // it is full, the client's next send waits (an xhr_send request is held, a
-// websocket is not read) until Recv makes room. Bodies and websocket
-// messages over MaxMessageBytes are refused (413, close 1009). Sessions
-// over MaxSessions are refused with 503. Every write to a client has a
-// deadline (WriteTimeout).
+// websocket is not read) until Recv makes room. Queues count every message
+// at its length plus MessageOverhead, so empty messages are bounded too.
+// Bodies and websocket messages over MaxMessageBytes, or carrying more than
+// MaxMessageBytes/MessageOverhead messages, are refused (413, close 1009).
+// The sends (xhr_send, jsonp_send) of one session take turns: while one is
+// read and delivered, the next waits with its body unread, and only while
+// the inbound queue has room; at most 8 wait, more are answered 503. A send
+// is answered with success only when all its messages were queued; one to
+// a session that closed first gets 404. Server and session ids longer than
+// MaxIDLength are answered 404, and a request that would open a session
+// with a URL and headers over MaxRequestBytes is answered 431 (a session
+// keeps them). Sessions over MaxSessions are refused with 503. Every write
+// to a client has a deadline (WriteTimeout).
+//
+// # Panics
+//
+// A panic in a session function is handled as net/http handles one in a
+// handler: it is logged with its stack (to Options.Logger, or slog.Default),
+// the session is closed with CodeInternalError (1011, "Internal server
+// error"), which a client can tell from a normal close, and every other
+// session carries on. Panics in Metrics methods are recovered too (the
+// first is logged). ClientKey and BindSession run on the request's
+// goroutine, outside the handler's locks, where net/http recovers them.
 //
 // # Origins
 //

@@ -2,7 +2,9 @@ package sockjs
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -21,13 +23,17 @@ type Handler struct {
 }
 
 // New returns a handler that calls fn, in a new goroutine, for every new
-// session. The session closes when fn returns. opts may be nil. New panics
-// if opts.AllowedOrigins has a malformed entry.
+// session. The session closes when fn returns; if fn panics, the panic is
+// logged with its stack, the session is closed with CodeInternalError and
+// the handler serves on. opts may be nil. New panics, naming the field, if
+// an option is out of range (a negative duration, size or count, an
+// unknown transport) or opts.AllowedOrigins has a malformed entry.
 func New(fn func(Session), opts *Options) *Handler {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
+	o.validate()
 	o.AllowedOrigins = append([]string(nil), o.AllowedOrigins...)
 	policy, err := transports.NewOriginPolicy(o.AllowedOrigins)
 	if err != nil {
@@ -37,8 +43,18 @@ func New(fn func(Session), opts *Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	panicLog := o.Logger
+	if panicLog == nil {
+		panicLog = slog.Default()
+	}
+	heartbeat := orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay)
+	live := heartbeat + orDefault(o.PongTimeout, DefaultPongTimeout)
+	if live < heartbeat { // overflow: as good as never
+		live = math.MaxInt64
+	}
+	maxMsg := orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes)
 	table := session.NewTable(session.Config{
-		HeartbeatDelay:  orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay),
+		HeartbeatDelay:  heartbeat,
 		DisconnectDelay: orDefault(o.DisconnectDelay, DefaultDisconnectDelay),
 		// A client's next poll can arrive before its previous, aborted
 		// request has been noticed (on a loaded machine, well over 100 ms);
@@ -52,10 +68,14 @@ func New(fn func(Session), opts *Options) *Handler {
 		Bind:           o.BindSession,
 		Metrics:        o.Metrics,
 		Logger:         log,
+		PanicLogger:    panicLog,
+
+		MaxRequestBytes: orDefault(o.MaxRequestBytes, DefaultMaxRequestBytes),
 	}, func(s *session.Session) { fn(s) })
 	cfg := transports.Config{
 		ResponseLimit:        orDefault(o.ResponseLimit, DefaultResponseLimit),
-		MaxMessageBytes:      orDefault(o.MaxMessageBytes, DefaultMaxMessageBytes),
+		MaxMessageBytes:      maxMsg,
+		MaxMessagesPerBody:   int(max(1, maxMsg/MessageOverhead)),
 		WriteTimeout:         orDefault(o.WriteTimeout, DefaultWriteTimeout),
 		CookieNeeded:         o.CookieNeeded,
 		ClientURL:            orDefault(o.ClientURL, DefaultClientURL),
@@ -66,7 +86,7 @@ func New(fn func(Session), opts *Options) *Handler {
 
 		WriteBufferSize: orDefault(o.WebsocketWriteBufferSize, 4096),
 		CloseWait:       time.Second,
-		LivenessTimeout: orDefault(o.HeartbeatDelay, DefaultHeartbeatDelay) + orDefault(o.PongTimeout, DefaultPongTimeout),
+		LivenessTimeout: live,
 		NoStreamHijack:  o.KeepStreamsInNetHTTP,
 		Logger:          log,
 	}
@@ -89,6 +109,43 @@ func New(fn func(Session), opts *Options) *Handler {
 		}
 	}
 	return &Handler{srv: transports.NewServer(cfg, table), table: table, log: log}
+}
+
+// validate panics, naming the field, on an option out of range.
+func (o *Options) validate() {
+	for _, f := range []struct {
+		name string
+		v    int64
+		dur  bool
+	}{
+		{"HeartbeatDelay", int64(o.HeartbeatDelay), true},
+		{"DisconnectDelay", int64(o.DisconnectDelay), true},
+		{"WriteTimeout", int64(o.WriteTimeout), true},
+		{"PongTimeout", int64(o.PongTimeout), true},
+		{"ResponseLimit", int64(o.ResponseLimit), false},
+		{"MaxMessageBytes", o.MaxMessageBytes, false},
+		{"MaxQueuedBytes", int64(o.MaxQueuedBytes), false},
+		{"MaxSessions", int64(o.MaxSessions), false},
+		{"MaxSessionsPerClient", int64(o.MaxSessionsPerClient), false},
+		{"MaxRequestBytes", int64(o.MaxRequestBytes), false},
+		{"WebsocketReadBufferSize", int64(o.WebsocketReadBufferSize), false},
+		{"WebsocketWriteBufferSize", int64(o.WebsocketWriteBufferSize), false},
+	} {
+		if f.v < 0 {
+			v := fmt.Sprint(f.v)
+			if f.dur {
+				v = time.Duration(f.v).String()
+			}
+			panic(fmt.Sprintf("sockjs: Options.%s is negative (%s); zero means the default", f.name, v))
+		}
+	}
+	for _, t := range o.DisabledTransports {
+		switch t {
+		case Websocket, RawWebsocket, XHRStreaming, XHRPolling, EventSource, HTMLFile, JSONPPolling:
+		default:
+			panic(fmt.Sprintf("sockjs: Options.DisabledTransports has an unknown transport %q", t))
+		}
+	}
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/go-sockjs/sockjs/internal/session"
+	"github.com/go-sockjs/sockjs/transports"
 )
 
 // RemoteIP returns the IP address of r.RemoteAddr: the default ClientKey,
@@ -51,15 +52,28 @@ const (
 	DefaultMaxMessageBytes = 4 << 20
 	DefaultMaxQueuedBytes  = 1 << 20
 	DefaultMaxSessions     = 100_000
+	DefaultMaxRequestBytes = 16 << 10
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultPongTimeout     = 10 * time.Second
 	DefaultClientURL       = "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js"
 )
 
+// MessageOverhead is what every queued message counts towards
+// MaxQueuedBytes beyond its text, and what bounds the number of messages in
+// one body (see MaxMessageBytes): a message's slot in a queue and its
+// bookkeeping cost memory even when its text is empty.
+const MessageOverhead = session.MessageOverhead
+
+// MaxIDLength bounds the server and session ids of a session URL
+// (/server/session/transport), in bytes as sent (escaped). Longer ones are
+// answered 404. SockJS clients use 3 and 8 characters.
+const MaxIDLength = transports.MaxIDLength
+
 // Options configures a Handler. The zero value (or a nil *Options) is a
 // valid configuration: the SockJS 0.3.3 defaults, every transport on,
 // same-origin requests only. New copies the options; changing them
-// afterwards has no effect.
+// afterwards has no effect. Negative durations, sizes and counts are
+// refused: New panics, naming the field.
 type Options struct {
 	// HeartbeatDelay is how long a receiving connection may stay silent
 	// before the server writes a heartbeat frame. Zero means 25 s.
@@ -77,19 +91,29 @@ type Options struct {
 	// MaxMessageBytes bounds a request body (xhr_send, jsonp_send; answered
 	// 413 beyond it) and an incoming websocket message (the connection is
 	// closed with 1009). It counts encoded bytes, so JSON escaping counts
-	// too. Zero means 4 MiB.
+	// too. One body or framed websocket message may also carry at most
+	// MaxMessageBytes/MessageOverhead messages (65 536 by default; 413 or
+	// close 1009 beyond). Zero means 4 MiB.
 	MaxMessageBytes int64
 
-	// MaxQueuedBytes bounds each session's queues, in bytes of message
-	// text: outbound (Session.Send blocks while it is full) and inbound
-	// (the client's sends wait while the application does not call Recv).
-	// One message larger than the bound is accepted when its queue is
-	// empty. Zero means 1 MiB.
+	// MaxQueuedBytes bounds each session's queues, in bytes: outbound
+	// (Session.Send blocks while it is full) and inbound (the client's
+	// sends wait while the application does not call Recv). Each message
+	// counts its text plus MessageOverhead, so a queue holds at most
+	// MaxQueuedBytes/MessageOverhead messages however small. One message
+	// larger than the bound is accepted when its queue is empty. Zero
+	// means 1 MiB.
 	MaxQueuedBytes int
 
 	// MaxSessions bounds the number of open sessions; a request that would
 	// open one more is answered 503. Zero means 100 000.
 	MaxSessions int
+
+	// MaxRequestBytes bounds the URL and headers of a request that opens a
+	// session: the session keeps them (Session.Request) for its whole
+	// life. A larger request is answered 431 and opens nothing. Zero means
+	// 16 KiB.
+	MaxRequestBytes int
 
 	// MaxSessionsPerClient bounds the sessions of one client (see
 	// ClientKey); beyond it a new session is answered 503. Zero means no
@@ -178,6 +202,8 @@ type Options struct {
 	Metrics Metrics
 
 	// Logger receives the handler's logs (session ids only at debug
-	// level). Nil means no logging.
+	// level). Nil means no logging, except for panics recovered from
+	// session functions and Metrics, which then go to slog.Default() (as
+	// net/http logs a handler's panic even without an ErrorLog).
 	Logger *slog.Logger
 }

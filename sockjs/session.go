@@ -58,6 +58,9 @@ const (
 	// request was aborted, or none came back within the disconnect delay
 	// (reason "Connection interrupted").
 	CodeInterrupted = 1002
+	// CodeInternalError is used when the session function panics (reason
+	// "Internal server error"); the panic is logged with its stack.
+	CodeInternalError = 1011
 )
 
 var _ Session = (*session.Session)(nil)

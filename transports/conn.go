@@ -121,6 +121,13 @@ var errBrokenFraming = errors.New("sockjs: broken framing")
 // brokenFraming is the websocket close sent for errBrokenFraming.
 var brokenFraming = session.CloseError{Code: 3000, Reason: "Broken framing."}
 
+// errTooManyMessages: a framed websocket message carrying more than
+// MaxMessagesPerBody messages. The connection is closed with tooMany.
+var errTooManyMessages = errors.New("sockjs: too many messages in one websocket message")
+
+// tooMany is the websocket close sent for errTooManyMessages.
+var tooMany = session.CloseError{Code: websocket.CloseMessageTooBig, Reason: "Too many messages."}
+
 // closeCause turns the reader's final error into the session's close: the
 // client's close code and reason when it sent a close frame.
 func closeCause(err error) *session.CloseError {
@@ -129,8 +136,10 @@ func closeCause(err error) *session.CloseError {
 		return &session.CloseError{Code: ce.Code, Reason: ce.Text}
 	}
 	if errors.Is(err, errBrokenFraming) {
-		c := brokenFraming
-		return &c
+		return &brokenFraming
+	}
+	if errors.Is(err, errTooManyMessages) {
+		return &tooMany
 	}
 	return &session.Interrupted
 }

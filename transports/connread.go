@@ -222,7 +222,10 @@ func (r *connReader) decode(p []byte) ([]string, error) {
 	if len(p) == 0 {
 		return nil, nil // empty messages are ignored
 	}
-	msgs, err := frame.DecodeMessages(p)
+	msgs, err := frame.DecodeMessagesMax(p, r.srv.maxMessages())
+	if errors.Is(err, frame.ErrTooManyMessages) {
+		return nil, errTooManyMessages
+	}
 	if err != nil {
 		return nil, errBrokenFraming
 	}
@@ -256,9 +259,9 @@ func (r *connReader) end(readErr error) {
 	r.sess.EndRead()
 	w, conn := r.w, r.conn
 	w.quiet()
-	if errors.Is(readErr, errBrokenFraming) {
+	if ce := closeCause(readErr); ce == &brokenFraming || ce == &tooMany {
 		conn.SetWriteDeadline(time.Now().Add(r.srv.cfg.WriteTimeout))
-		if conn.WriteClose(brokenFraming.Code, brokenFraming.Reason) == nil {
+		if conn.WriteClose(ce.Code, ce.Reason) == nil {
 			// Wait briefly for the client's close, so that it sees a clean
 			// close rather than a reset.
 			conn.SetReadDeadline(time.Now().Add(r.srv.cfg.CloseWait))

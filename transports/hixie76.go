@@ -27,8 +27,11 @@ import (
 
 // hixieHandshakeTimeout bounds the whole server side of the draft-76 handshake after the
 // hijack: writing the 101 headers, waiting for the client's 8-byte nonce and writing the
-// 16-byte answer. A variable only so that tests can shorten it.
-var hixieHandshakeTimeout = 10 * time.Second
+// 16-byte answer. The nonce is the end of the request, which clients send with its headers
+// (a proxy such as HAProxy, after one round trip for the 101), so its read is bounded like
+// the header read that precedes it, only shorter: by this, or by the http.Server's
+// ReadHeaderTimeout when that is shorter. A variable only so that tests can shorten it.
+var hixieHandshakeTimeout = 2 * time.Second
 
 // hixieCloseReplyWait bounds how long ReadText waits for a concurrent writer to finish
 // before it answers the peer's close frame; if the writer is still busy the answer is skipped.
@@ -215,7 +218,13 @@ func hixieCheckRequest(r *http.Request) (n1, n2 uint32, err error) {
 // 101 headers, reads the nonce from br and writes the answer, all under
 // hixieHandshakeTimeout, then clears the deadlines. It does not close conn on failure.
 func hixieServerHandshake(conn net.Conn, br *bufio.Reader, r *http.Request, n1, n2 uint32) (*hixieConn, error) {
-	if err := conn.SetDeadline(time.Now().Add(hixieHandshakeTimeout)); err != nil {
+	d := hixieHandshakeTimeout
+	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+		if rht := hs.ReadHeaderTimeout; rht > 0 && rht < d {
+			d = rht
+		}
+	}
+	if err := conn.SetDeadline(time.Now().Add(d)); err != nil {
 		return nil, fmt.Errorf("hixie76: set deadline: %w", err)
 	}
 

@@ -616,6 +616,53 @@ func TestHixie76HandshakeAborts(t *testing.T) {
 	})
 }
 
+// TestHixie76NonceBound: a client that never sends its nonce is dropped as
+// a slow header would be: within hixieHandshakeTimeout (2 s), or the
+// server's ReadHeaderTimeout when that is shorter.
+func TestHixie76NonceBound(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		readHeader time.Duration
+		within     time.Duration
+	}{
+		{"default", 0, 3 * time.Second},
+		{"ReadHeaderTimeout", 300 * time.Millisecond, time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			accepted := make(chan error, 1)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := acceptHixie76(w, r)
+				if err == nil {
+					c.Close()
+				}
+				accepted <- err
+			}))
+			srv.Config.ReadHeaderTimeout = tt.readHeader
+			srv.Start()
+			defer srv.Close()
+			conn := hixieDial(t, srv)
+			defer conn.Close()
+			if _, err := conn.Write(hixieRequestBytes(srv.Listener.Addr().String(), "/ws")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			hixieReadHead(t, bufio.NewReader(conn))
+			select {
+			case err := <-accepted:
+				if err == nil {
+					t.Fatal("accepted without a nonce")
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("never dropped")
+			}
+			if d := time.Since(start); d > tt.within {
+				t.Fatalf("a handshake without its nonce held the connection %v", d)
+			}
+		})
+	}
+}
+
 // hixieFakeConn is a net.Conn that records writes and closes; reads go through the
 // bufio.Reader given to newHixieConn instead.
 type hixieFakeConn struct {

@@ -50,9 +50,15 @@ func route(p string) routed {
 	return routed{kind: routeSession, server: server, session: sess, transport: transport}
 }
 
-// validID: a server or session id is any non-empty segment without '.'.
+// MaxIDLength bounds server and session ids, in bytes of the escaped
+// path; longer ones are answered 404. SockJS clients use 3 and 8
+// characters; every session keeps its id and the URL that carried it.
+const MaxIDLength = 128
+
+// validID: a server or session id is any non-empty segment without '.', at
+// most MaxIDLength bytes long.
 func validID(s string) bool {
-	return s != "" && strings.IndexByte(s, '.') < 0
+	return s != "" && len(s) <= MaxIDLength && strings.IndexByte(s, '.') < 0
 }
 
 // isIframeName matches iframe.html and iframe<v>.html, v in [0-9a-z._-]*.

@@ -23,6 +23,8 @@ func TestRoute(t *testing.T) {
 		{"/abcdefgh_i-j%20/abcdefg_i-j%20/xhr", routed{kind: routeSession, server: "abcdefgh_i-j%20", session: "abcdefg_i-j%20", transport: "xhr"}},
 		{"/1/a%2Fb/xhr", routed{kind: routeSession, server: "1", session: "a%2Fb", transport: "xhr"}},
 		{"/1/x/unknown", routed{kind: routeSession, server: "1", session: "x", transport: "unknown"}},
+		{"/1/" + strings.Repeat("i", MaxIDLength) + "/xhr", routed{kind: routeSession, server: "1", session: strings.Repeat("i", MaxIDLength), transport: "xhr"}},
+		{"/" + strings.Repeat("s", MaxIDLength) + "/x/xhr", routed{kind: routeSession, server: strings.Repeat("s", MaxIDLength), session: "x", transport: "xhr"}},
 		// Everything below is a 404.
 		{"/a", routed{}},
 		{"/a.html", routed{}},
@@ -48,6 +50,8 @@ func TestRoute(t *testing.T) {
 		{"/iframe-/.html", routed{}},
 		{"/info/", routed{}},
 		{"info", routed{}},
+		{"/1/" + strings.Repeat("i", MaxIDLength+1) + "/xhr", routed{}},
+		{"/" + strings.Repeat("s", MaxIDLength+1) + "/x/xhr", routed{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -67,7 +71,7 @@ func FuzzRoute(f *testing.F) {
 		switch r.kind {
 		case routeSession:
 			for _, seg := range []string{r.server, r.session} {
-				if seg == "" || strings.ContainsAny(seg, "/.") {
+				if seg == "" || strings.ContainsAny(seg, "/.") || len(seg) > MaxIDLength {
 					t.Fatalf("route(%q) gave a bad id %q", p, seg)
 				}
 			}

@@ -24,10 +24,11 @@ func FuzzSenderBody(f *testing.F) {
 		{"", false},
 		{`["\ud800"]`, false},
 		{"d=" + url.QueryEscape(`["<\/script>"]`) + "&d=x", true},
+		{"[" + strings.Repeat(`"",`, 16) + `""]`, false},
 	} {
 		f.Add([]byte(seed.body), seed.form)
 	}
-	s := &Server{cfg: Config{MaxMessageBytes: 4096}}
+	s := &Server{cfg: Config{MaxMessageBytes: 4096, MaxMessagesPerBody: 16}}
 	f.Fuzz(func(t *testing.T, body []byte, form bool) {
 		r := httptest.NewRequest("POST", "/0/0/jsonp_send", strings.NewReader(string(body)))
 		if form {
@@ -36,10 +37,12 @@ func FuzzSenderBody(f *testing.F) {
 			r.Header.Set("Content-Type", "text/plain")
 		}
 		w := httptest.NewRecorder()
-		msgs, ok := s.readMessages(w, r, form)
+		msgs, ok := s.readMessages(w, r, nil, form)
 		switch {
 		case ok && w.Code != http.StatusOK:
 			t.Fatalf("accepted, but answered %d", w.Code)
+		case ok && len(msgs) > 16:
+			t.Fatalf("accepted %d messages, over the bound of 16", len(msgs))
 		case ok:
 			// What was accepted encodes and decodes back to itself.
 			again, err := frame.DecodeMessages(frame.AppendMessages(nil, msgs)[1:])
@@ -48,6 +51,10 @@ func FuzzSenderBody(f *testing.F) {
 			}
 		case len(body) > 4096 && w.Code != http.StatusRequestEntityTooLarge:
 			t.Fatalf("oversized body answered %d", w.Code)
+		case len(body) <= 4096 && w.Code == http.StatusRequestEntityTooLarge:
+			if !strings.Contains(w.Body.String(), "too many") {
+				t.Fatalf("413 for a small body: %q", w.Body)
+			}
 		case len(body) <= 4096 && w.Code != http.StatusInternalServerError:
 			t.Fatalf("refused body answered %d", w.Code)
 		}
@@ -75,12 +82,17 @@ func TestReadMessagesLengths(t *testing.T) {
 		{"shorter than declared", `["a"]`, 9, http.StatusBadRequest},
 		{"over the limit, declared", big + strings.Repeat(" ", 3000), int64(len(big) + 3000), http.StatusRequestEntityTooLarge},
 		{"over the limit, unknown length", big + strings.Repeat(" ", 3000), -1, http.StatusRequestEntityTooLarge},
+		{"too many form fields", "d=%5B%5D" + strings.Repeat("&x", maxFormFields), -1, http.StatusRequestEntityTooLarge},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/0/0/xhr_send", strings.NewReader(c.body))
 			r.ContentLength = c.length
+			form := strings.HasPrefix(c.body, "d=")
+			if form {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
 			w := httptest.NewRecorder()
-			msgs, ok := s.readMessages(w, r, false)
+			msgs, ok := s.readMessages(w, r, nil, form)
 			if c.status == 0 {
 				if !ok || len(msgs) == 0 {
 					t.Fatalf("refused: %d %q", w.Code, w.Body)
@@ -90,7 +102,7 @@ func TestReadMessagesLengths(t *testing.T) {
 			if ok || w.Code != c.status {
 				t.Fatalf("got ok=%v, status %d; want %d", ok, w.Code, c.status)
 			}
-			if w.Header().Get("Connection") != "close" {
+			if !form && w.Header().Get("Connection") != "close" {
 				t.Fatal("an unread body must close the connection")
 			}
 		})

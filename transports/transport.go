@@ -25,6 +25,9 @@ type Config struct {
 	CookieNeeded    bool          // JSESSIONID handling for sticky load balancers
 	ClientURL       string        // sockjs-client script loaded by the iframe page
 	Origins         *OriginPolicy
+	// MaxMessagesPerBody bounds the messages one request body or one
+	// framed websocket message may carry (413, close 1009 beyond).
+	MaxMessagesPerBody int
 
 	NoWebsocket    bool // both websocket endpoints
 	NoRawWebsocket bool
@@ -78,10 +81,11 @@ func NewServer(cfg Config, table *session.Table) *Server {
 // prefix ("" and "/" are the greeting).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := route(r.URL.EscapedPath())
-	if rt.kind != routeRawWebsocket && !(rt.kind == routeSession && rt.transport == "websocket") &&
+	if rt.kind != routeNotFound && rt.kind != routeRawWebsocket && !(rt.kind == routeSession && rt.transport == "websocket") &&
 		headerHasToken(r.Header, "Upgrade", "websocket") {
 		// A websocket upgrade to a URL that has none gets a plain answer
-		// (sockjs-node crashed here: CVE-2020-7693).
+		// (sockjs-node crashed here: CVE-2020-7693); an unknown URL (an id
+		// over MaxIDLength, say) a plain 404.
 		fail(w, http.StatusBadRequest, "websocket upgrade not supported on this URL\n")
 		return
 	}
@@ -262,6 +266,8 @@ func openFailed(w http.ResponseWriter, err error) {
 	case errors.Is(err, session.ErrTooManySessions):
 		w.Header().Set("Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many sessions (see Options.MaxSessions)\n")
+	case errors.Is(err, session.ErrRequestTooLarge):
+		fail(w, http.StatusRequestHeaderFieldsTooLarge, "request URL and headers too large to open a session (see Options.MaxRequestBytes)\n")
 	default:
 		fail(w, http.StatusInternalServerError, "internal error\n")
 	}

@@ -17,6 +17,7 @@ func newUpgrader(cfg *Config) upgrader {
 		WriteBufferSize:   cfg.WriteBufferSize,
 		WriteBufferPool:   &sync.Pool{},
 		EnableCompression: cfg.WebsocketCompression,
+		HandshakeTimeout:  cfg.WriteTimeout, // writing the 101
 		CheckOrigin:       func(*http.Request) bool { return true },
 		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
 			fail(w, status, reason.Error()+"\n")

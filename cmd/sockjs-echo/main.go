@@ -85,7 +85,23 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	defer cancel()
 	// Close the SockJS sessions first (close frames to websockets and
 	// streams), then the HTTP server.
-	err = errors.Join(echo.Shutdown(sctx), srv.Shutdown(sctx))
+	err = echo.Shutdown(sctx)
+	// What is left once the sessions are gone is not worth waiting for:
+	// connections that have sent nothing yet (which net/http counts as
+	// busy for 5 s), bodies still trickling in to sessions that no longer
+	// exist. Give requests in flight a moment, then close everything.
+	hctx, hcancel := context.WithTimeout(sctx, httpGrace)
+	defer hcancel()
+	if herr := srv.Shutdown(hctx); herr != nil {
+		if !errors.Is(herr, context.DeadlineExceeded) {
+			err = errors.Join(err, herr)
+		}
+		srv.Close()
+	}
 	<-errc
 	return err
 }
+
+// httpGrace is how long, after the sessions have closed, the HTTP server
+// waits for requests in flight before closing every connection.
+const httpGrace = 300 * time.Millisecond

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -73,5 +75,49 @@ func TestRunAndShutdown(t *testing.T) {
 func TestBadFlag(t *testing.T) {
 	if err := run(context.Background(), []string{"-nope"}, io.Discard, nil); err == nil {
 		t.Fatal("an unknown flag was accepted")
+	}
+}
+
+// TestQuickExit: once the sessions are closed, what is left (a connection
+// that has sent nothing, which net/http counts as busy for 5 s, and a body
+// trickling in) does not hold the process: run returns within a second.
+func TestQuickExit(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, ready) }()
+	addr := <-ready
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	res, err := http.Post("http://"+addr+"/echo/0/s/xhr", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	trickle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trickle.Close()
+	fmt.Fprintf(trickle, "POST /echo/0/s/xhr_send HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[\"")
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run = %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("shutdown took %v with an idle connection and a trickled body", d)
 	}
 }

@@ -46,6 +46,14 @@ import (
 // most once per call (no larger than b) when it does not fit on the stack.
 // The strings never share memory with b, which the caller may reuse.
 func DecodeMessages(b []byte) ([]string, error) {
+	return DecodeMessagesMax(b, -1)
+}
+
+// DecodeMessagesMax is DecodeMessages for at most max messages (a negative
+// max: no bound). A payload with more returns ErrTooManyMessages as soon as
+// the decoder meets message max+1, so a flood of tiny messages costs no
+// more than max of them.
+func DecodeMessagesMax(b []byte, max int) ([]string, error) {
 	// Scratch space for strings that need unescaping; it stays on the
 	// stack unless the payload outgrows it.
 	var scratch [128]byte
@@ -69,6 +77,9 @@ func DecodeMessages(b []byte) ([]string, error) {
 			}
 			if b[i] != '"' {
 				return nil, notStrings(b)
+			}
+			if len(msgs) == max {
+				return nil, ErrTooManyMessages
 			}
 			var s string
 			var ok bool

@@ -444,3 +444,27 @@ func TestDecodeAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeMessagesMax(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		max  int
+		n    int
+		want error
+	}{
+		{`[]`, 0, 0, nil},
+		{`["a"]`, 0, 0, ErrTooManyMessages},
+		{`["a"]`, 1, 1, nil},
+		{`["","",""]`, 2, 0, ErrTooManyMessages},
+		{`["","",""]`, 3, 3, nil},
+		{`["","",""]`, -1, 3, nil},
+		// It stops at the message over the bound, before what follows.
+		{`["","",""` + strings.Repeat(" ", 10) + `x`, 2, 0, ErrTooManyMessages},
+		{`["","",1]`, 5, 0, ErrPayloadExpected},
+	} {
+		got, err := DecodeMessagesMax([]byte(tt.in), tt.max)
+		if err != tt.want || len(got) != tt.n {
+			t.Errorf("DecodeMessagesMax(%q, %d) = %d messages, %v; want %d, %v", tt.in, tt.max, len(got), err, tt.n, tt.want)
+		}
+	}
+}

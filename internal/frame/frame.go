@@ -44,6 +44,9 @@ var (
 	ErrPayloadExpected = errors.New("Payload expected.")
 	// ErrBrokenJSON reports a payload that is not valid JSON.
 	ErrBrokenJSON = errors.New("Broken JSON encoding.")
+	// ErrTooManyMessages: a payload with more messages than
+	// DecodeMessagesMax allows.
+	ErrTooManyMessages = errors.New("too many messages in one payload")
 )
 
 // Single-byte frames.

@@ -33,6 +33,7 @@ func FuzzDecodeMessages(f *testing.F) {
 			}
 		}
 		checkAgainstEncodingJSON(t, b)
+		checkMax(t, b, msgs, err)
 		if err != nil {
 			return
 		}
@@ -53,6 +54,32 @@ func FuzzDecodeMessages(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkMax checks DecodeMessagesMax against DecodeMessages' result: the
+// same with a bound it meets, ErrTooManyMessages with one below it, an
+// error whenever DecodeMessages has one.
+func checkMax(t *testing.T, b []byte, msgs []string, err error) {
+	t.Helper()
+	if err != nil {
+		for _, max := range []int{-1, 0, 1, 1 << 20} {
+			if _, err2 := DecodeMessagesMax(b, max); err2 == nil {
+				t.Fatalf("DecodeMessagesMax(%d) accepts what DecodeMessages refuses (%v)", max, err)
+			}
+		}
+		return
+	}
+	for _, max := range []int{-1, len(msgs), len(msgs) + 1} {
+		got, err := DecodeMessagesMax(b, max)
+		if err != nil || len(got) != len(msgs) {
+			t.Fatalf("DecodeMessagesMax(%d) = %d messages, %v; want %d", max, len(got), err, len(msgs))
+		}
+	}
+	if len(msgs) > 0 {
+		if _, err := DecodeMessagesMax(b, len(msgs)-1); err != ErrTooManyMessages {
+			t.Fatalf("DecodeMessagesMax(%d) of %d messages = %v, want ErrTooManyMessages", len(msgs)-1, len(msgs), err)
+		}
+	}
 }
 
 // esUnescaper undoes AppendEventSourceData.

@@ -162,7 +162,7 @@ func (s *Session) pull(ctx context.Context, p Puller) {
 			s.in = append(s.in, m)
 			n += len(m)
 		}
-		s.inBytes += n
+		s.inBytes += n + len(msgs)*MessageOverhead
 	}
 	s.setRead(ReadFree)
 	s.mu.Unlock()

@@ -25,7 +25,18 @@ var (
 	// Normal is how a session ends when the application's handler returns
 	// without closing it.
 	Normal = CloseError{Code: 1000, Reason: "Normal closure"}
+	// InternalError is how a session ends when the application's handler
+	// panics (1011, as a websocket server reports an unexpected condition).
+	InternalError = CloseError{Code: 1011, Reason: "Internal server error"}
 )
+
+// MessageOverhead is what every queued message is charged beyond its text,
+// in both queues: its slot in the queue and the bookkeeping of its string,
+// so that a flood of empty or one-byte messages is bounded like any other.
+const MessageOverhead = 64
+
+// cost is what a message of n bytes counts towards MaxQueuedBytes.
+func cost(n int) int { return n + MessageOverhead }
 
 // Kind tells what a Frame carries.
 type Kind uint8
@@ -77,6 +88,9 @@ type Session struct {
 	inWake      broadcast // wakes Recv callers
 	inSpace     broadcast // wakes Deliver callers waiting for queue space
 	detachEv    broadcast // wakes Attach callers waiting for the receiver slot
+	sendTurn    broadcast // wakes senders waiting for their turn (see EnterSend)
+	sending     bool      // a sender holds the turn
+	sendQueue   uint8     // senders waiting for the turn
 	openSent    bool
 	closed      *CloseError
 	receiver    *Receiver
@@ -144,9 +158,9 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 			s.mu.Unlock()
 			return err
 		}
-		if s.outBytes == 0 || s.outBytes+len(msg) <= s.table.cfg.MaxQueuedBytes {
+		if s.outBytes == 0 || s.outBytes+cost(len(msg)) <= s.table.cfg.MaxQueuedBytes {
 			s.out = append(s.out, Message{Text: msg})
-			s.outBytes += len(msg)
+			s.outBytes += cost(len(msg))
 			push, ow := s.push, s.outWake
 			s.mu.Unlock()
 			s.wake(push, ow)
@@ -181,13 +195,13 @@ func (s *Session) TrySendMessage(m Message) error {
 		s.mu.Unlock()
 		return err
 	}
-	if s.outBytes != 0 && s.outBytes+len(msg) > s.table.cfg.MaxQueuedBytes {
+	if s.outBytes != 0 && s.outBytes+cost(len(msg)) > s.table.cfg.MaxQueuedBytes {
 		s.mu.Unlock()
 		s.table.cfg.Metrics.SendDropped(s.transport)
 		return ErrQueueFull
 	}
 	s.out = append(s.out, m)
-	s.outBytes += len(msg)
+	s.outBytes += cost(len(msg))
 	push, ow := s.push, s.outWake
 	s.mu.Unlock()
 	s.wake(push, ow)
@@ -225,7 +239,7 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 			if len(s.in) == 0 {
 				s.in = nil
 			}
-			s.inBytes -= len(m)
+			s.inBytes -= cost(len(m))
 			s.inSpace.notify()
 			s.mu.Unlock()
 			return m, nil
@@ -304,7 +318,7 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 			s.mu.Unlock()
 			return err
 		}
-		if s.inBytes > 0 && s.inBytes+len(msgs[i]) > s.table.cfg.MaxQueuedBytes {
+		if s.inBytes > 0 && s.inBytes+cost(len(msgs[i])) > s.table.cfg.MaxQueuedBytes {
 			space := s.inSpace.wait()
 			s.mu.Unlock()
 			select {
@@ -315,11 +329,11 @@ func (s *Session) Deliver(ctx context.Context, msgs []string) error {
 			continue
 		}
 		for ; i < len(msgs); i++ {
-			if s.inBytes > 0 && s.inBytes+len(msgs[i]) > s.table.cfg.MaxQueuedBytes {
+			if s.inBytes > 0 && s.inBytes+cost(len(msgs[i])) > s.table.cfg.MaxQueuedBytes {
 				break
 			}
 			s.in = append(s.in, msgs[i])
-			s.inBytes += len(msgs[i])
+			s.inBytes += cost(len(msgs[i]))
 		}
 		s.wakeRecv()
 		s.mu.Unlock()
@@ -353,6 +367,7 @@ func (s *Session) closeWith(ce *CloseError) bool {
 	s.outSpace.notify()
 	s.wakeRecv()
 	s.inSpace.notify()
+	s.sendTurn.notify()
 	push, ow := s.push, s.outWake
 	s.mu.Unlock()
 	s.cancel()

@@ -16,7 +16,7 @@ func testConfig() Config {
 		HeartbeatDelay:  25 * time.Second,
 		DisconnectDelay: 5 * time.Second,
 		AttachWait:      100 * time.Millisecond,
-		MaxQueuedBytes:  16,
+		MaxQueuedBytes:  16 + 2*MessageOverhead, // 16 bytes of text in two messages
 		MaxSessions:     3,
 	}
 }
@@ -214,7 +214,7 @@ func TestInterruptedReceiverClosesSession(t *testing.T) {
 
 func TestSendBackpressure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		tb, _ := newTable(t, testConfig()) // 16 bytes per queue
+		tb, _ := newTable(t, testConfig()) // 16 bytes of text per queue
 		s := open(t, tb, "a")
 		ctx := context.Background()
 		if err := s.Send(ctx, strings.Repeat("x", 40)); err != nil {
@@ -255,7 +255,7 @@ func TestRecvAndDeliver(t *testing.T) {
 		tb, _ := newTable(t, testConfig())
 		s := open(t, tb, "a")
 		// Nobody calls Recv and no receiver comes: Deliver of 21 bytes into
-		// a 16-byte queue waits until the session expires, then reports it.
+		// a queue of 16 waits until the session expires, then reports it.
 		start := time.Now()
 		err := s.Deliver(context.Background(), []string{"0123456789", "abcdefghij", "z"})
 		if !errors.Is(err, ErrClosed) || time.Since(start) != 5*time.Second {

@@ -3,9 +3,11 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -24,6 +26,9 @@ var (
 	// ErrBoundElsewhere means the session is bound to another client (see
 	// Config.Bind); answer as for an unknown session.
 	ErrBoundElsewhere = errors.New("sockjs: session bound to another client")
+	// ErrRequestTooLarge means the request that would open a session has a
+	// URL and headers larger than MaxRequestBytes; answer 431.
+	ErrRequestTooLarge = errors.New("sockjs: request too large to open a session")
 )
 
 // Config holds the core's settings. Every field must be set (the public
@@ -34,8 +39,11 @@ type Config struct {
 	// AttachWait bounds how long a second receiver waits for the first to be
 	// released before it is refused with 2010.
 	AttachWait     time.Duration
-	MaxQueuedBytes int // per session and per direction
+	MaxQueuedBytes int // per session and per direction; each message counts its length plus MessageOverhead
 	MaxSessions    int
+	// MaxRequestBytes bounds the URL and headers of a request that opens a
+	// session, which the session keeps (Session.Request); 0: no bound.
+	MaxRequestBytes int
 
 	// ClientKey names the client a request comes from, for MaxPerClient.
 	// Nil: the IP address of r.RemoteAddr.
@@ -46,6 +54,9 @@ type Config struct {
 	Metrics Metrics
 	// Logger receives debug logs; nil: discarded.
 	Logger *slog.Logger
+	// PanicLogger receives the panics recovered from the application's
+	// handler and from Metrics; nil: slog.Default().
+	PanicLogger *slog.Logger
 
 	// Bind, when set, ties a session to the value it returns for the
 	// request that opened it: a later request with another value cannot
@@ -72,11 +83,16 @@ type Table struct {
 // NewTable returns a table that runs fn for every new session. Returning
 // from fn closes the session.
 func NewTable(cfg Config, fn func(*Session)) *Table {
-	if cfg.Metrics == nil {
-		cfg.Metrics = NopMetrics{}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PanicLogger == nil {
+		cfg.PanicLogger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NopMetrics{}
+	} else if _, nop := cfg.Metrics.(NopMetrics); !nop {
+		cfg.Metrics = &safeMetrics{m: cfg.Metrics, log: cfg.PanicLogger}
 	}
 	return &Table{
 		cfg:       cfg,
@@ -94,6 +110,28 @@ func RemoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// RequestSize is about what a session keeps of the request that opened
+// it: the bytes of its URL (in its several forms) and headers.
+func RequestSize(r *http.Request) int {
+	n := len(r.RequestURI) + len(r.Host) + len(r.RemoteAddr)
+	if u := r.URL; u != nil {
+		n += len(u.Path) + len(u.RawPath) + len(u.RawQuery) + len(u.Host)
+	}
+	for k, vs := range r.Header {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	for k, vs := range r.Trailer {
+		n += len(k)
+		for _, v := range vs {
+			n += len(v)
+		}
+	}
+	return n
 }
 
 // check applies the session's binding to a later request.
@@ -119,20 +157,31 @@ func (t *Table) Lookup(id string, r *http.Request) (*Session, bool) {
 // Open returns the session with this id, creating it and starting the
 // application's handler when there is none. created reports which.
 func (t *Table) Open(id, transport string, r *http.Request) (s *Session, created bool, err error) {
-	t.mu.Lock()
-	if s, ok := t.sessions[id]; ok {
-		t.mu.Unlock()
+	if s, ok := t.get(id); ok {
 		if err := t.check(s, r); err != nil {
 			return nil, false, err
 		}
 		return s, false, nil
 	}
-	key := t.clientKey(r)
+	// The application's callbacks run before the lock is taken: they may
+	// be slow, or panic.
+	if t.cfg.MaxRequestBytes > 0 && RequestSize(r) > t.cfg.MaxRequestBytes {
+		return nil, false, ErrRequestTooLarge
+	}
+	key, bind := t.clientKey(r), t.bindValue(r)
+	t.mu.Lock()
+	if s, ok := t.sessions[id]; ok { // opened meanwhile
+		t.mu.Unlock()
+		if t.cfg.Bind != nil && bind != s.bind {
+			return nil, false, ErrBoundElsewhere
+		}
+		return s, false, nil
+	}
 	if err := t.admitLocked(key); err != nil {
 		t.mu.Unlock()
 		return nil, false, err
 	}
-	s = t.newSessionLocked(id, transport, r, key, false)
+	s = t.newSessionLocked(id, transport, r, key, bind, false)
 	s.timer = time.AfterFunc(t.cfg.DisconnectDelay, s.expire)
 	t.sessions[id] = s
 	t.active++
@@ -146,13 +195,30 @@ func (t *Table) Open(id, transport string, r *http.Request) (s *Session, created
 // caller then either calls Start (the handshake succeeded) or Abandon (it
 // failed). Its receiver's Release ends it.
 func (t *Table) OpenDetached(id, transport string, r *http.Request) (*Session, error) {
-	key := t.clientKey(r)
+	if t.cfg.MaxRequestBytes > 0 && RequestSize(r) > t.cfg.MaxRequestBytes {
+		return nil, ErrRequestTooLarge
+	}
+	key, bind := t.clientKey(r), t.bindValue(r)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.admitLocked(key); err != nil {
 		return nil, err
 	}
-	return t.newSessionLocked(id, transport, r, key, true), nil
+	return t.newSessionLocked(id, transport, r, key, bind, true), nil
+}
+
+func (t *Table) get(id string) (*Session, bool) {
+	t.mu.Lock()
+	s, ok := t.sessions[id]
+	t.mu.Unlock()
+	return s, ok
+}
+
+func (t *Table) bindValue(r *http.Request) string {
+	if t.cfg.Bind == nil {
+		return ""
+	}
+	return t.cfg.Bind(r)
 }
 
 func (t *Table) clientKey(r *http.Request) string {
@@ -165,14 +231,12 @@ func (t *Table) clientKey(r *http.Request) string {
 	return RemoteIP(r)
 }
 
-func (t *Table) newSessionLocked(id, transport string, r *http.Request, key string, detached bool) *Session {
+func (t *Table) newSessionLocked(id, transport string, r *http.Request, key, bind string, detached bool) *Session {
 	s := newSession(t, id, r, detached)
 	s.transport = transport
 	t.cfg.Metrics.SessionOpened(transport)
 	s.client = key
-	if t.cfg.Bind != nil {
-		s.bind = t.cfg.Bind(r)
-	}
+	s.bind = bind
 	t.live[s] = struct{}{}
 	if t.cfg.MaxPerClient > 0 {
 		t.perClient[key]++
@@ -219,10 +283,24 @@ func (t *Table) run(s *Session) {
 	t.fn(s)
 }
 
-// ended runs when the application's function returns (or panics).
+// ended runs when the application's function returns or panics. A panic
+// is what net/http makes of one in a handler: logged with its stack, the
+// session closed (with InternalError), the rest of the server unharmed.
 func (t *Table) ended(s *Session) {
+	if p := recover(); p != nil {
+		t.panicked(s, p)
+	}
 	s.closeWith(&Normal)
 	t.leave()
+}
+
+//go:noinline
+func (t *Table) panicked(s *Session, p any) {
+	if p != http.ErrAbortHandler { // as in net/http: that one quietly
+		t.cfg.PanicLogger.Error("sockjs: panic in session function", "transport", s.transport,
+			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	}
+	s.closeWith(&InternalError)
 }
 
 //go:noinline
