@@ -3,6 +3,7 @@ package transports
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -179,7 +180,9 @@ func (r *connReader) park() bool {
 		r.arm(armPark) // before Park: once parked, a takeover may interrupt
 		session.Pause(session.PausePark)
 		if !r.sess.Park() {
-			r.disarm()
+			r.disarm() // before the role goes to the Recv caller
+			session.Pause(session.PauseLetGo)
+			r.sess.LetGo()
 			return false
 		}
 		session.Pause(session.PauseWait)
@@ -257,6 +260,9 @@ func (r *connReader) extend(now bool) {
 // goroutine that holds the read role.
 func (r *connReader) end(readErr error) {
 	r.sess.EndRead()
+	if l := r.srv.cfg.Logger; l != nil && l.Enabled(context.Background(), slog.LevelDebug) {
+		l.Debug("sockjs: connection ended", "session", r.sess.ID(), "transport", r.sess.Transport(), "err", readErr)
+	}
 	w, conn := r.w, r.conn
 	w.quiet()
 	if ce := closeCause(readErr); ce == &brokenFraming || ce == &tooMany {

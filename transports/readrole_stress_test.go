@@ -3,6 +3,8 @@ package transports
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
@@ -47,7 +49,18 @@ func TestReadRoleStress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("server log:\n%s", logs.String())
+			logMu.Unlock()
+		}
+	})
 	table := session.NewTable(session.Config{
+		Logger:          logger,
 		HeartbeatDelay:  10 * time.Millisecond,
 		DisconnectDelay: time.Second,
 		AttachWait:      50 * time.Millisecond,
@@ -56,7 +69,7 @@ func TestReadRoleStress(t *testing.T) {
 	}, stressApp)
 	ts := httptest.NewServer(NewServer(Config{ResponseLimit: 4096, MaxMessageBytes: 1 << 16,
 		WriteTimeout: 5 * time.Second, Origins: policy, CloseWait: time.Second,
-		LivenessTimeout: time.Minute}, table))
+		LivenessTimeout: time.Minute, Logger: logger}, table))
 	shutdownAtCleanup(t, table, ts)
 	url := "ws" + strings.TrimPrefix(ts.URL, "http")
 
@@ -72,13 +85,25 @@ func TestReadRoleStress(t *testing.T) {
 	}
 	wg.Wait()
 	var seen []string
-	for p := range session.PauseRestore + 1 {
+	for p := range session.PauseLetGo + 1 {
 		seen = append(seen, fmt.Sprintf("%d:%d", p, counts[p].Load()))
 		if counts[p].Load() == 0 {
 			t.Errorf("hand-over point %d never reached", p)
 		}
 	}
 	t.Logf("hand-over points reached: %s", strings.Join(seen, " "))
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // stressApp echoes, calling Recv in one of three ways at random.

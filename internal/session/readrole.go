@@ -28,6 +28,9 @@ import (
 //   - a background reader parks (waits for data, Background→Parked) only
 //     when no Recv caller waits; if one does, it gets the role instead
 //     (Background→Free, which wakes it);
+//   - a reader gives the role up (Background→Free, Handover→Free) only after
+//     it has disarmed its interruptible wait and put the read deadline back,
+//     so that no interrupt meant for it reaches the next holder;
 //   - whenever the role falls free, every Recv caller waiting is woken, and
 //     tries to take it.
 //
@@ -40,8 +43,8 @@ import (
 //	                         or its context ended (wakes Recv callers)
 //	Pulling    → Done        the connection ended under the Recv caller (EndRead)
 //	Background → Parked      Park: the background reader waits for data; no Recv waits
-//	Background → Free        Park, with a Recv caller waiting: it gets the role,
-//	                         the background reader ends (wakes Recv callers)
+//	Background → Free        LetGo, after Park found a Recv caller waiting: it
+//	                         gets the role, the background reader ends (wakes Recv callers)
 //	Background → Done        the connection ended under the background reader (EndRead)
 //	Parked     → Background  Unpark: data arrived, the background reader reads it
 //	Parked     → Handover    Recv: queue empty; it then interrupts the reader's wait
@@ -195,18 +198,25 @@ func (s *Session) Adopt() bool {
 
 // Park is called by the background reader before it waits for data. It
 // reports true when the reader may wait (Background→Parked), false when a
-// Recv caller waits: the role is then free for it (Background→Free) and
-// the reader must end. The reader must be interruptible (see Interrupt)
-// before it calls Park.
+// Recv caller waits: the reader then keeps the role only until it has put
+// the connection back as it was (see Interrupt), and gives it up with
+// LetGo. The reader must be interruptible before it calls Park.
 func (s *Session) Park() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.recvWaiters > 0 {
-		s.setRead(ReadFree)
 		return false
 	}
 	s.setRead(ReadParked)
 	return true
+}
+
+// LetGo is called by the background reader after Park declined: it gives
+// the role up to the Recv callers waiting (Background→Free) and ends.
+func (s *Session) LetGo() {
+	s.mu.Lock()
+	s.setRead(ReadFree)
+	s.mu.Unlock()
 }
 
 // Unpark is called by the background reader once its wait for data has
@@ -255,6 +265,7 @@ const (
 	PauseUnpark                      // the wait ended, before Unpark
 	PauseInterrupt                   // inside Interrupt, before the wait is cut short
 	PauseRestore                     // interrupted, before the deadline is put back
+	PauseLetGo                       // Park declined, before the role is given up
 )
 
 var pauseHook atomic.Pointer[func(PausePoint)]

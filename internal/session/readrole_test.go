@@ -62,6 +62,7 @@ func (c *fakeConn) Interrupt() {
 func (c *fakeConn) background() string {
 	for {
 		if !c.s.Park() {
+			c.s.LetGo()
 			return "handed to a waiting Recv"
 		}
 		var m []string
