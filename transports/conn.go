@@ -46,12 +46,23 @@ type msgConn interface {
 // gorillaConn adapts an RFC 6455 *websocket.Conn to msgConn.
 type gorillaConn struct {
 	*websocket.Conn
-	pc *pooledReadConn // what gorilla reads from, when upgrade could give it one
+	pc           *pooledReadConn // what gorilla reads from, when upgrade could give it one
+	writeTimeout time.Duration   // bounds control frames as data frames are bounded
 }
 
-func newGorillaConn(c *websocket.Conn) gorillaConn {
+func newGorillaConn(c *websocket.Conn, writeTimeout time.Duration) gorillaConn {
 	pc, _ := c.NetConn().(*pooledReadConn)
-	return gorillaConn{Conn: c, pc: pc}
+	return gorillaConn{Conn: c, pc: pc, writeTimeout: writeTimeout}
+}
+
+// controlDeadline is the deadline of a control frame written now: the
+// write timeout, like any frame (zero: none). A shorter one would cut a
+// live session whenever the process stalls for that long.
+func (c gorillaConn) controlDeadline() time.Time {
+	if c.writeTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(c.writeTimeout)
 }
 
 // ReadMessage reads the next message into a pooled buffer, taken only once
@@ -82,11 +93,11 @@ func (c gorillaConn) ReadMessage() ([]byte, *[]byte, error) {
 func (c gorillaConn) WriteText(p []byte) error { return c.WriteMessage(websocket.TextMessage, p) }
 
 func (c gorillaConn) WriteClose(code int, reason string) error {
-	return c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	return c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), c.controlDeadline())
 }
 
 func (c gorillaConn) Ping() error {
-	return c.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second))
+	return c.WriteControl(websocket.PingMessage, nil, c.controlDeadline())
 }
 
 func (c gorillaConn) KeepAlive(alive func()) bool {
@@ -96,7 +107,7 @@ func (c gorillaConn) KeepAlive(alive func()) bool {
 	})
 	c.SetPingHandler(func(data string) error {
 		alive()
-		err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		err := c.WriteControl(websocket.PongMessage, []byte(data), c.controlDeadline())
 		if errors.Is(err, websocket.ErrCloseSent) {
 			return nil
 		}

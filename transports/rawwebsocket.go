@@ -19,5 +19,5 @@ func (s *Server) rawWebsocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.table.Start(sess)
-	s.startConn(newGorillaConn(c), sess, false)
+	s.startConn(newGorillaConn(c, s.cfg.WriteTimeout), sess, false)
 }

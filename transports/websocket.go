@@ -73,7 +73,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, id string) {
 		var c *websocket.Conn
 		c, err = s.up.upgrade(w, r)
 		if err == nil {
-			conn = newGorillaConn(c)
+			conn = newGorillaConn(c, s.cfg.WriteTimeout)
 		}
 	}
 	if err != nil {
