@@ -41,7 +41,7 @@ func TestSlowConsumer(t *testing.T) {
 				return
 			}
 		}
-	}, &sockjs.Options{WriteTimeout: 300 * time.Millisecond, ResponseLimit: 1 << 30})
+	}, &sockjs.Options{WriteTimeout: 2 * time.Second, ResponseLimit: 1 << 30})
 	ts := httptest.NewServer(h)
 	defer ts.Close()
 	defer h.Shutdown(context.Background())
