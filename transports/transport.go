@@ -23,6 +23,7 @@ type Config struct {
 	MaxMessageBytes int64         // largest request body or websocket message
 	WriteTimeout    time.Duration // deadline of every write to a client
 	CookieNeeded    bool          // JSESSIONID handling for sticky load balancers
+	Cookie          http.Cookie   // the JSESSIONID template: Name and attributes (Value is replaced)
 	ClientURL       string        // sockjs-client script loaded by the iframe page
 	Origins         *OriginPolicy
 	// MaxMessagesPerBody bounds the messages one request body or one
