@@ -22,11 +22,19 @@ if [ -z "${SERVER_CMD:-}" ] && [ -z "${SERVER_URL:-}" ]; then
 fi
 # Hard limit for the whole run, in seconds (the runner has its own budget,
 # E2E_BUDGET_MS, a little below it, so that it still prints its table).
-limit="${E2E_TIMEOUT:-600}"
+limit="${E2E_TIMEOUT:-900}"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# openssl makes the HTTPS run's certificate (Debian's ca-certificates
+# depends on it, so it is usually there already).
+if ! command -v openssl >/dev/null; then
+  echo "e2e: installing openssl"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+fi
 
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "e2e: installing Debian's chromium"
