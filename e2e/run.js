@@ -264,9 +264,9 @@ async function main() {
     const keyFile = path.join(runTmp, 'key.pem');
     const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', keyFile, '-out', certFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      '-keyout', keyFile, '-out', certFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) {
-      throw new Error(`openssl could not make the HTTPS run's certificate (${r.error ? r.error.message : 'exit ' + r.status})`);
+      throw new Error(`openssl could not make the HTTPS run's certificate (${r.error ? r.error.message : 'exit ' + r.status}): ${r.stderr}`);
     }
     const tlsPages = await pageserver.start(null, 0, { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) });
     cleanups.push(() => tlsPages.close());
