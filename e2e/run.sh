@@ -22,7 +22,7 @@ if [ -z "${SERVER_CMD:-}" ] && [ -z "${SERVER_URL:-}" ]; then
 fi
 # Hard limit for the whole run, in seconds (the runner has its own budget,
 # E2E_BUDGET_MS, a little below it, so that it still prints its table).
-limit="${E2E_TIMEOUT:-900}"
+limit="${E2E_TIMEOUT:-600}"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -369,5 +370,54 @@ func TestAcceptHoldsOtherRequests(t *testing.T) {
 		if got := <-ch; got != "c[4002,\"late\"]\n" {
 			t.Errorf("poll = %q, want the refusal", got)
 		}
+	}
+}
+
+// TestAcceptPanics: a panic in Accept refuses the session with 1011 on
+// every transport, is logged, and leaves nothing behind: Shutdown returns
+// at once and the session count goes back to zero.
+func TestAcceptPanics(t *testing.T) {
+	var logs lockedBuffer
+	h := sockjs.New(func(s sockjs.Session) { t.Error("the session function ran") }, &sockjs.Options{
+		Accept: func(s sockjs.Session) error { panic("boom") },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	res, err := http.Post(ts.URL+"/0/p/xhr", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "c[1011,\"Internal error\"]\n" {
+		t.Errorf("xhr = %q", b)
+	}
+	for _, path := range []string{"/0/p/websocket", "/websocket"} {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL(ts.URL)+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, m, err := c.ReadMessage()
+		if path == "/0/p/websocket" {
+			if string(m) != `c[1011,"Internal error"]` {
+				t.Errorf("%s: first message %q, %v", path, m, err)
+			}
+			if _, _, err = c.ReadMessage(); err == nil {
+				t.Errorf("%s: open after the close frame", path)
+			}
+		} else if !websocket.IsCloseError(err, 1011) {
+			t.Errorf("%s: %v, want a 1011 close", path, err)
+		}
+		c.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if !strings.Contains(logs.String(), "panic in Options.Accept") || !strings.Contains(logs.String(), "boom") {
+		t.Errorf("logs: %s", logs.String())
 	}
 }

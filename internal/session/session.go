@@ -8,8 +8,10 @@ package session
 import (
 	"context"
 	"errors"
+	"log"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -153,33 +155,43 @@ var ErrNotOpen = errors.New("sockjs: Recv before the session is open (in Accept)
 // opened: false when fn refused it, or when the session was closed while
 // fn ran (by fn itself, or by Shutdown). A refused session's receivers get
 // its close frame in place of the open frame, and what fn queued is
-// dropped. If fn panics, the session is refused with 1011 and the panic
-// goes on.
+// dropped. A panic in fn is recovered and logged (Config.Logger at error
+// level, or the standard logger when that is off), and refuses the session
+// with 1011: the session must still end normally, whatever goroutine runs
+// this (a hijacked websocket's, which net/http would not clean up).
 func (s *Session) accept(fn func(*Session) *CloseError) (opened bool) {
-	var ce *CloseError
-	done := false
+	ce := s.callAccept(fn)
+	if ce != nil {
+		s.closeWith(ce)
+	}
+	s.mu.Lock()
+	s.accepting = false
+	opened = s.closed == nil
+	if !opened {
+		s.openSent = true // the close frame comes first
+		s.out, s.outBytes = nil, 0
+		s.outSpace.notify()
+	}
+	push, ow := s.push, s.outWake
+	s.mu.Unlock()
+	s.wake(push, ow)
+	return opened
+}
+
+// callAccept calls fn, turning a panic into a 1011 refusal.
+func (s *Session) callAccept(fn func(*Session) *CloseError) (ce *CloseError) {
 	defer func() {
-		if !done {
+		if p := recover(); p != nil {
 			ce = &CloseError{Code: 1011, Reason: "Internal error"}
+			stack := string(debug.Stack())
+			if l := s.table.cfg.Logger; l.Enabled(context.Background(), slog.LevelError) {
+				l.Error("sockjs: panic in Options.Accept", "panic", p, "session", s.id, "stack", stack)
+			} else {
+				log.Printf("sockjs: panic in Options.Accept: %v\n%s", p, stack)
+			}
 		}
-		if ce != nil {
-			s.closeWith(ce)
-		}
-		s.mu.Lock()
-		s.accepting = false
-		opened = s.closed == nil
-		if !opened {
-			s.openSent = true // the close frame comes first
-			s.out, s.outBytes = nil, 0
-			s.outSpace.notify()
-		}
-		push, ow := s.push, s.outWake
-		s.mu.Unlock()
-		s.wake(push, ow)
 	}()
-	ce = fn(s)
-	done = true
-	return
+	return fn(s)
 }
 
 // ID returns the session id chosen by the client.
