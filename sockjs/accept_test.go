@@ -390,7 +390,7 @@ func TestAcceptPanics(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if string(b) != "c[1011,\"Internal error\"]\n" {
+	if string(b) != "c[1011,\"Internal server error\"]\n" {
 		t.Errorf("xhr = %q", b)
 	}
 	for _, path := range []string{"/0/p/websocket", "/websocket"} {
@@ -401,7 +401,7 @@ func TestAcceptPanics(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		_, m, err := c.ReadMessage()
 		if path == "/0/p/websocket" {
-			if string(m) != `c[1011,"Internal error"]` {
+			if string(m) != `c[1011,"Internal server error"]` {
 				t.Errorf("%s: first message %q, %v", path, m, err)
 			}
 			if _, _, err = c.ReadMessage(); err == nil {

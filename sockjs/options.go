@@ -160,9 +160,8 @@ type Options struct {
 	// session function never runs. Any other error refuses it with
 	// CodeRefused (3000, "Refused"); the error is only logged. A session
 	// that Accept closes (s.Close) is refused the same way. A panic in
-	// Accept is recovered and logged (Logger at error level, or the
-	// standard logger when there is none), and refuses the session with
-	// CodeInternalError.
+	// Accept is logged as one in the session function is, and refuses the
+	// session with CodeInternalError.
 	//
 	// Accept holds the opening request, and any other request for the
 	// session waits for it: keep it short. Recv inside Accept does not

@@ -8,7 +8,7 @@ package session
 import (
 	"context"
 	"errors"
-	"log"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -155,10 +155,10 @@ var ErrNotOpen = errors.New("sockjs: Recv before the session is open (in Accept)
 // opened: false when fn refused it, or when the session was closed while
 // fn ran (by fn itself, or by Shutdown). A refused session's receivers get
 // its close frame in place of the open frame, and what fn queued is
-// dropped. A panic in fn is recovered and logged (Config.Logger at error
-// level, or the standard logger when that is off), and refuses the session
-// with 1011: the session must still end normally, whatever goroutine runs
-// this (a hijacked websocket's, which net/http would not clean up).
+// dropped. A panic in fn is recovered, logged (Config.PanicLogger) and
+// refuses the session with InternalError: the session must still end
+// normally, whatever goroutine runs this (a hijacked websocket's, which
+// net/http would not clean up).
 func (s *Session) accept(fn func(*Session) *CloseError) (opened bool) {
 	ce := s.callAccept(fn)
 	if ce != nil {
@@ -178,17 +178,16 @@ func (s *Session) accept(fn func(*Session) *CloseError) (opened bool) {
 	return opened
 }
 
-// callAccept calls fn, turning a panic into a 1011 refusal.
+// callAccept calls fn, turning a panic into an InternalError refusal,
+// logged as a panic in the session function is.
 func (s *Session) callAccept(fn func(*Session) *CloseError) (ce *CloseError) {
 	defer func() {
 		if p := recover(); p != nil {
-			ce = &CloseError{Code: 1011, Reason: "Internal error"}
-			stack := string(debug.Stack())
-			if l := s.table.cfg.Logger; l.Enabled(context.Background(), slog.LevelError) {
-				l.Error("sockjs: panic in Options.Accept", "panic", p, "session", s.id, "stack", stack)
-			} else {
-				log.Printf("sockjs: panic in Options.Accept: %v\n%s", p, stack)
+			if p != http.ErrAbortHandler {
+				s.table.cfg.PanicLogger.Error("sockjs: panic in Options.Accept", "transport", s.transport,
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			}
+			ce = &InternalError
 		}
 	}()
 	return fn(s)
