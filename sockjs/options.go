@@ -164,8 +164,11 @@ type Options struct {
 	// session with CodeInternalError.
 	//
 	// Accept holds the opening request, and any other request for the
-	// session waits for it: keep it short. Recv inside Accept does not
-	// wait: with nothing queued it returns ErrNotOpen.
+	// session waits for it: keep it short. Nothing drains the session's
+	// queue before Accept returns, so Send there blocks once
+	// MaxQueuedBytes are queued (TrySend returns ErrQueueFull instead).
+	// Recv inside Accept does not wait: with nothing queued it returns
+	// ErrNotOpen.
 	Accept func(s Session) error
 
 	// CookieNeeded turns on JSESSIONID handling, for load balancers that
