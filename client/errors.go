@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/go-sockjs/sockjs/internal/session"
+	"github.com/go-sockjs/sockjs/sockjs"
 )
 
 // ErrClosed is returned by Send, Recv and Flush once the connection has
@@ -14,8 +15,8 @@ import (
 var ErrClosed = session.ErrClosed
 
 // CloseError reports how a connection ended: the SockJS close code and
-// reason. It is the server side's type, so errors.As works the same way on
-// both sides.
+// reason. It is the server side's type (sockjs.CloseError), so errors.As
+// works the same way on both sides.
 //
 // Where it comes from:
 //
@@ -33,7 +34,7 @@ var ErrClosed = session.ErrClosed
 //     websocket write). The error returned then also wraps the cause, so
 //     errors.Is(err, ErrProtocol), errors.As(err, &statusErr) and the like
 //     work on it.
-type CloseError = session.CloseError
+type CloseError = sockjs.CloseError
 
 // Sentinel errors wrapped by the errors this package returns. Test for them
 // with errors.Is.

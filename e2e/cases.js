@@ -7,14 +7,14 @@
 // and the SockJS server to share an origin; cross-origin, sockjs-client
 // reaches it only through iframe-htmlfile.
 const TRANSPORTS = [
-  { name: 'websocket', modes: ['cross', 'same'] },
-  { name: 'xhr-streaming', modes: ['cross', 'same'] },
-  { name: 'xhr-polling', modes: ['cross', 'same'] },
-  { name: 'eventsource', modes: ['cross', 'same'] },
-  { name: 'iframe-eventsource', modes: ['cross', 'same'] },
-  { name: 'iframe-htmlfile', modes: ['cross', 'same'] },
-  { name: 'iframe-xhr-polling', modes: ['cross', 'same'] },
-  { name: 'jsonp-polling', modes: ['cross', 'same'] },
+  { name: 'websocket', modes: ['cross', 'same', 'https'] },
+  { name: 'xhr-streaming', modes: ['cross', 'same', 'https'] },
+  { name: 'xhr-polling', modes: ['cross', 'same', 'https'] },
+  { name: 'eventsource', modes: ['cross', 'same', 'https'] },
+  { name: 'iframe-eventsource', modes: ['cross', 'same', 'https'] },
+  { name: 'iframe-htmlfile', modes: ['cross', 'same', 'https'] },
+  { name: 'iframe-xhr-polling', modes: ['cross', 'same', 'https'] },
+  { name: 'jsonp-polling', modes: ['cross', 'same', 'https'] },
   { name: 'htmlfile', modes: ['same'] },
 ];
 
@@ -27,6 +27,11 @@ const MODES = {
   // Page and SockJS services on one origin, through the proxy in
   // lib/pageserver.js (HTTP and websocket upgrades).
   same: 'page and SockJS server on one origin (through a proxy)',
+  // As cross, over HTTPS: page on https://127.0.0.1:HTTPSPAGEPORT, SockJS
+  // server on https://localhost:TLSPORT speaking HTTP/2 (websockets open
+  // their own HTTP/1.1 connections), with a certificate made for the run.
+  // SERVER=go only (the Go server's -tls-cert and -tls-key).
+  https: 'page and SockJS server on different origins, over HTTPS with HTTP/2',
 };
 
 // label: the table's column heading. timeoutMs: the in-page limit of the

@@ -9,7 +9,8 @@
 //                   client URL http://127.0.0.1:E2E_PAGE_PORT/sockjs.min.js
 //                   for the iframe transports)
 //   E2E_PAGE_PORT   port of the cross-origin page server (default: free)
-//   MODES           comma list of cross,same (default both)
+//   MODES           comma list of cross,same,https (default all three;
+//                   https only with SERVER=go)
 //   TRANSPORTS      comma list, default all
 //   CASES           comma list, default all
 //   E2E_BUDGET_MS   the whole run's limit (default 480000); cases not
@@ -21,6 +22,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { spawnSync } = require('child_process');
 const { chromium } = require('playwright-core');
 const pageserver = require('./lib/pageserver');
 const sockjsServer = require('./lib/sockjs-server');
@@ -38,7 +40,8 @@ process.on('exit', () => fs.rmSync(runTmp, { recursive: true, force: true }));
 const env = process.env;
 const list = (v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : null);
 const kind = env.SERVER || (env.SERVER_CMD || env.SERVER_URL ? 'custom' : 'node');
-const modes = list(env.MODES) || Object.keys(MODES);
+// The HTTPS run needs the Go server's -tls-cert and -tls-key.
+const modes = list(env.MODES) || Object.keys(MODES).filter((m) => m !== 'https' || kind === 'go');
 const onlyTransports = list(env.TRANSPORTS);
 const onlyCases = list(env.CASES);
 const budgetMs = Number(env.E2E_BUDGET_MS || 480000);
@@ -247,6 +250,36 @@ async function main() {
     same: { page: `http://127.0.0.1:${front.port}/`, sockjs: `http://127.0.0.1:${front.port}` },
   };
 
+  // The HTTPS run: a certificate made for this run, an HTTPS page server
+  // (which also serves the client URL, so that the iframe page, itself on
+  // HTTPS, loads no mixed content) and a second Go server with TLS and
+  // HTTP/2. Chromium is told to accept the certificate
+  // (--ignore-certificate-errors below).
+  let tlsServer = null;
+  if (modes.includes('https')) {
+    if (kind !== 'go') {
+      throw new Error('MODES=https needs SERVER=go (the server must serve TLS itself)');
+    }
+    const certFile = path.join(runTmp, 'cert.pem');
+    const keyFile = path.join(runTmp, 'key.pem');
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', keyFile, '-out', certFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (r.status !== 0) {
+      throw new Error(`openssl could not make the HTTPS run's certificate (${r.error ? r.error.message : 'exit ' + r.status}): ${r.stderr}`);
+    }
+    const tlsPages = await pageserver.start(null, 0, { cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) });
+    cleanups.push(() => tlsPages.close());
+    tlsServer = await sockjsServer.start({
+      kind,
+      clientURL: `https://127.0.0.1:${tlsPages.port}/sockjs.min.js`,
+      tls: { certFile, keyFile },
+      readyTimeoutMs: 120000,
+    }, log);
+    cleanups.push(() => tlsServer.stop());
+    modeURLs.https = { page: `https://127.0.0.1:${tlsPages.port}/`, sockjs: `https://localhost:${tlsServer.port}` };
+  }
+
   // 4. Chromium. playwright-core gives it a new, empty --user-data-dir in
   // the temporary directory (runTmp) and removes it on close.
   const browser = await chromium.launch({
@@ -254,7 +287,8 @@ async function main() {
     headless: true,
     timeout: 60000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+      '--ignore-certificate-errors'],
   });
   cleanups.push(() => browser.close());
   log(`chromium ${browser.version()}, client URL ${clientURL}`);
@@ -314,9 +348,26 @@ async function main() {
       log(`${mode} ${t.name}: ${row.length - bad - xf} ok, ${xf} known failures, ${bad} failed (${((Date.now() - started) / 1000).toFixed(1)}s)`);
     }
   }
+  // Did the HTTPS run use HTTP/2? The TLS server counts requests per
+  // protocol and says so when it stops.
+  let h2Failed = 0;
+  if (tlsServer) {
+    await tlsServer.stop();
+    const m = /requests served: HTTP\/2 (\d+), HTTP\/1\.1 (\d+)/.exec(tlsServer.output());
+    if (!m || Number(m[1]) === 0) {
+      h2Failed = 1;
+      log(`https: no request went over HTTP/2 (${m ? m[0] : 'no count in the server output'})`);
+    } else {
+      log(`https: ${m[0]} (HTTP/1.1: the websocket connections)`);
+    }
+  }
   finished = true;
   await cleanupAll();
-  return report(server.name);
+  const failed = report(server.name);
+  if (h2Failed) {
+    console.log('e2e: the HTTPS run did not use HTTP/2: counted as 1 more failure');
+  }
+  return failed + h2Failed;
 }
 
 async function abort(why) {

@@ -28,6 +28,14 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# openssl makes the HTTPS run's certificate (Debian's ca-certificates
+# depends on it, so it is usually there already).
+if ! command -v openssl >/dev/null; then
+  echo "e2e: installing openssl"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+fi
+
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "e2e: installing Debian's chromium"
   as_root apt-get update

@@ -348,16 +348,8 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	return h.await(ctx, s, ready, add)
 }
 
-// transportOf returns the transport of a session, if it tells it.
-func transportOf(s sockjs.Session) sockjs.Transport {
-	switch t := s.(type) {
-	case interface{ Transport() sockjs.Transport }:
-		return t.Transport()
-	case interface{ Transport() string }:
-		return sockjs.Transport(t.Transport())
-	}
-	return ""
-}
+// transportOf returns the transport of a session.
+func transportOf(s sockjs.Session) sockjs.Transport { return s.Transport() }
 
 // await waits for a topic's subscription to be confirmed, then for the
 // presence store to have recorded the membership (c, nil without a store

@@ -40,6 +40,7 @@ func newFake(id string, limit int) *fakeSession {
 }
 
 func (f *fakeSession) ID() string                               { return f.id }
+func (f *fakeSession) Transport() sockjs.Transport              { return "" }
 func (f *fakeSession) Request() *http.Request                   { return nil }
 func (f *fakeSession) Context() context.Context                 { return f.ctx }
 func (f *fakeSession) Recv(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }

@@ -35,6 +35,7 @@ func newCollector(id string) *collector {
 }
 
 func (c *collector) ID() string                               { return c.id }
+func (c *collector) Transport() sockjs.Transport              { return sockjs.XHRPolling }
 func (c *collector) Request() *http.Request                   { return nil }
 func (c *collector) Context() context.Context                 { return c.ctx }
 func (c *collector) Recv(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }

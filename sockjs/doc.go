@@ -18,8 +18,15 @@
 //	mux := http.NewServeMux()
 //	sockjs.Mount(mux, "/echo", h)
 //
-// Every transport feeds the same session: the function never knows which
-// one a client chose.
+// Every transport feeds the same session; Session.Transport tells which one
+// a client chose, should the function care.
+//
+// # Opening
+//
+// Options.Accept runs before the client is told that its session is open:
+// check credentials there (s.Request() has the cookies and the query
+// string), queue a welcome, join topics. Returning a *CloseError refuses the
+// session with that close frame, and the function never runs.
 //
 // # Concurrency
 //
@@ -75,6 +82,17 @@
 // One allow-list (Options.AllowedOrigins) decides for CORS, websocket
 // upgrades and the iframe-based transports. The default is the same origin
 // only; "*" restores SockJS's classic allow-everything behaviour.
+// Options.CheckOrigin decides by code, at the same places, about the
+// origins the list does not allow.
+//
+// # TLS and HTTP/2
+//
+// Every transport works over TLS. Over HTTP/2 the HTTP transports work as
+// over HTTP/1.1; websockets need HTTP/1.1 (gorilla/websocket has no RFC
+// 8441 support), so clients, browsers included, open their websockets on a
+// separate TLS connection that negotiates http/1.1. An idle websocket
+// session costs about 3.5 times as much memory over TLS as over plain TCP
+// (see BENCHMARKS.md).
 //
 // # Shutdown
 //

@@ -2,6 +2,7 @@ package sockjs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -27,7 +28,8 @@ type Handler struct {
 // logged with its stack, the session is closed with CodeInternalError and
 // the handler serves on. opts may be nil. New panics, naming the field, if
 // an option is out of range (a negative duration, size or count, an
-// unknown transport) or opts.AllowedOrigins has a malformed entry.
+// unknown transport), opts.AllowedOrigins has a malformed entry or
+// opts.JSessionCookie is not a valid cookie.
 func New(fn func(Session), opts *Options) *Handler {
 	var o Options
 	if opts != nil {
@@ -35,7 +37,11 @@ func New(fn func(Session), opts *Options) *Handler {
 	}
 	o.validate()
 	o.AllowedOrigins = append([]string(nil), o.AllowedOrigins...)
-	policy, err := transports.NewOriginPolicy(o.AllowedOrigins)
+	policy, err := transports.NewOriginPolicy(o.AllowedOrigins, o.CheckOrigin)
+	if err != nil {
+		panic(err)
+	}
+	cookie, err := cookieTemplate(o.JSessionCookie)
 	if err != nil {
 		panic(err)
 	}
@@ -69,15 +75,18 @@ func New(fn func(Session), opts *Options) *Handler {
 		Metrics:        o.Metrics,
 		Logger:         log,
 		PanicLogger:    panicLog,
+		Wrap:           func(s *session.Session) any { return &conn{s} },
+		Accept:         acceptFunc(o.Accept, log),
 
 		MaxRequestBytes: orDefault(o.MaxRequestBytes, DefaultMaxRequestBytes),
-	}, func(s *session.Session) { fn(s) })
+	}, func(s *session.Session) { fn(s.Ext().(*conn)) })
 	cfg := transports.Config{
 		ResponseLimit:        orDefault(o.ResponseLimit, DefaultResponseLimit),
 		MaxMessageBytes:      maxMsg,
 		MaxMessagesPerBody:   int(max(1, maxMsg/MessageOverhead)),
 		WriteTimeout:         orDefault(o.WriteTimeout, DefaultWriteTimeout),
-		CookieNeeded:         o.CookieNeeded,
+		CookieNeeded:         o.CookieNeeded || o.JSessionCookie != nil,
+		Cookie:               cookie,
 		ClientURL:            orDefault(o.ClientURL, DefaultClientURL),
 		Origins:              policy,
 		Hixie76:              o.EnableHixie76,
@@ -184,4 +193,49 @@ func Mount(mux *http.ServeMux, prefix string, h http.Handler) {
 	sh := http.StripPrefix(prefix, h)
 	mux.Handle(prefix, sh)
 	mux.Handle(prefix+"/", sh)
+}
+
+// acceptFunc adapts Options.Accept to the session core: nil stays nil, a
+// *CloseError refuses with its code and reason, any other error with
+// CodeRefused.
+func acceptFunc(accept func(Session) error, log *slog.Logger) func(*session.Session) *session.CloseError {
+	if accept == nil {
+		return nil
+	}
+	return func(s *session.Session) *session.CloseError {
+		err := accept(s.Ext().(*conn))
+		if err == nil {
+			return nil
+		}
+		var ce *CloseError
+		if errors.As(err, &ce) {
+			return &session.CloseError{Code: ce.Code, Reason: ce.Reason}
+		}
+		log.Debug("sockjs: session refused", "session", s.ID(), "transport", s.Transport(), "err", err)
+		return &session.CloseError{Code: CodeRefused, Reason: "Refused"}
+	}
+}
+
+// cookieTemplate checks Options.JSessionCookie and fills its defaults; nil
+// means the classic JSESSIONID=<value>; Path=/.
+func cookieTemplate(c *http.Cookie) (http.Cookie, error) {
+	if c == nil {
+		return http.Cookie{Name: "JSESSIONID", Path: "/"}, nil
+	}
+	t := *c
+	if t.Name == "" {
+		t.Name = "JSESSIONID"
+	}
+	if t.Path == "" {
+		t.Path = "/"
+	}
+	t.Value = "dummy"
+	t.Raw, t.Unparsed = "", nil
+	if err := t.Valid(); err != nil {
+		return t, fmt.Errorf("sockjs: Options.JSessionCookie: %w", err)
+	}
+	if t.SameSite == http.SameSiteNoneMode && !t.Secure {
+		return t, errors.New("sockjs: Options.JSessionCookie: SameSite=None needs Secure (browsers drop the cookie otherwise)")
+	}
+	return t, nil
 }

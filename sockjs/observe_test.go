@@ -3,6 +3,7 @@ package sockjs_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -81,8 +82,9 @@ func TestCloseOnce(t *testing.T) {
 		}
 		_, err := s.Recv(context.Background())
 		_, err2 := s.Recv(context.Background())
-		ce, _ := err.(*sockjs.CloseError)
-		ce2, _ := err2.(*sockjs.CloseError)
+		var ce, ce2 *sockjs.CloseError
+		errors.As(err, &ce)
+		errors.As(err2, &ce2)
 		if ce == nil || ce2 == nil || *ce != *ce2 {
 			t.Errorf("Recv gave %v then %v", err, err2)
 		}

@@ -143,10 +143,51 @@ type Options struct {
 	// 10 s, so a dead peer is closed within HeartbeatDelay + PongTimeout.
 	PongTimeout time.Duration
 
+	// Accept, when set, runs for every new session before the client is
+	// told that the session is open (before the open frame), on every
+	// transport, on the goroutine of the request that opens the session.
+	// It may read s.Request() (cookies, headers, a token in the query
+	// string: sockjs-client keeps the service URL's query on every
+	// transport URL), s.ID() and s.Transport(); messages it queues with
+	// s.Send arrive right after the open frame, and hub topics it joins
+	// deliver from then on, so the client misses nothing published while
+	// it was being set up. The session function runs only once Accept has
+	// returned nil.
+	//
+	// A *CloseError refuses the session: the client gets that close frame
+	// in place of the open frame (sockjs-client reports its code and
+	// reason in the close event; the Go client's Dial returns it), and the
+	// session function never runs. Any other error refuses it with
+	// CodeRefused (3000, "Refused"); the error is only logged. A session
+	// that Accept closes (s.Close) is refused the same way. A panic in
+	// Accept is logged as one in the session function is, and refuses the
+	// session with CodeInternalError.
+	//
+	// Accept holds the opening request, and any other request for the
+	// session waits for it: keep it short. Nothing drains the session's
+	// queue before Accept returns, so Send there blocks once
+	// MaxQueuedBytes are queued (TrySend returns ErrQueueFull instead).
+	// Recv inside Accept does not wait: with nothing queued it returns
+	// ErrNotOpen.
+	Accept func(s Session) error
+
 	// CookieNeeded turns on JSESSIONID handling, for load balancers that
 	// route on that cookie: /info tells clients to send cookies and every
-	// session response sets JSESSIONID.
+	// session response sets JSESSIONID (the request's own value, or
+	// "dummy"), with Path=/ and no other attribute unless JSessionCookie
+	// says otherwise.
 	CookieNeeded bool
+
+	// JSessionCookie, when set, is the template of the cookie set when
+	// CookieNeeded is on, and setting it turns CookieNeeded on. Name
+	// (empty means JSESSIONID), Path (empty means /), Domain, Secure,
+	// HttpOnly, SameSite, MaxAge, Expires and Partitioned are used as
+	// they are; Value is the request's cookie of that name, or "dummy".
+	// Pages on another site than the service need SameSite:
+	// http.SameSiteNoneMode with Secure: true, or browsers do not send the
+	// cookie back. New panics if the template is not a valid cookie, or
+	// has SameSite=None without Secure (browsers drop such cookies).
+	JSessionCookie *http.Cookie
 
 	// ClientURL is the sockjs-client script the iframe page loads; it must
 	// be the same version as the one on the client's page. Empty means
@@ -164,6 +205,24 @@ type Options struct {
 	// for the iframe transports, without a Referer) are allowed: they do
 	// not come from a browser page. A refused request gets 403.
 	AllowedOrigins []string
+
+	// CheckOrigin, when set, decides by code the origins that
+	// AllowedOrigins does not allow (a tenant table, a database), at the
+	// same places: CORS requests (/info, xhr, xhr_send, xhr_streaming,
+	// eventsource and their preflights), websocket upgrades, and the
+	// iframe, htmlfile and jsonp transports. A request is allowed when
+	// AllowedOrigins allows it or CheckOrigin returns true; so with both
+	// set, the list is checked first and CheckOrigin is asked about the
+	// rest (with AllowedOrigins empty, same-origin requests are still
+	// allowed without asking). It is not called for requests that carry
+	// no origin (non-browser clients; refuse those in Accept if you must).
+	// For the iframe transports, which browsers load without an Origin
+	// header, r's Origin header holds the origin of its Referer. It is
+	// called concurrently and on every such request: keep it fast. With
+	// CheckOrigin set, the iframe and htmlfile pages carry no
+	// Content-Security-Policy frame-ancestors (which can only list fixed
+	// origins); their Referer check still applies.
+	CheckOrigin func(r *http.Request) bool
 
 	// DisabledTransports lists the transports not to serve; their URLs
 	// answer 404.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/go-sockjs/sockjs/internal/frame"
 	"github.com/go-sockjs/sockjs/internal/session"
@@ -12,8 +13,19 @@ import (
 // Session is one SockJS connection, whatever its transport. All methods
 // are safe for concurrent use.
 type Session interface {
-	// ID returns the session id chosen by the client.
+	// ID returns the session id chosen by the client: the {session}
+	// segment of its URLs. It identifies the session to the protocol, not
+	// to the application: the client chooses it, so it is neither secret
+	// nor unique. The raw websocket endpoint (/websocket) has no id (""),
+	// and websocket sessions are not in the session table, so a websocket
+	// session may have the id of another session, open at the same time,
+	// on any transport. Key your own state by the Session value, or by an
+	// identity you checked (in Options.Accept), not by ID alone.
 	ID() string
+	// Transport returns the transport the client opened the session with.
+	// It never changes: SockJS clients that lose a transport open a new
+	// session.
+	Transport() Transport
 	// Request returns a copy of the request that opened the session: its
 	// headers, URL and remote address. Its body is empty and its context
 	// is the session's.
@@ -41,8 +53,39 @@ type Session interface {
 var ErrClosed = session.ErrClosed
 
 // CloseError says how a session closed: the code and reason of its close
-// frame, or of the client's websocket close. Use errors.As to get it.
-type CloseError = session.CloseError
+// frame c[code,"reason"], or of the client's websocket close. Every error
+// the package returns because a session closed can be inspected with
+// errors.As(err, &ce) for a ce of type *CloseError, and matches ErrClosed
+// with errors.Is. Return one from Options.Accept to refuse a session with
+// that close frame.
+type CloseError struct {
+	// Code is the close code: 1000 (normal closure), 1001 (going away),
+	// 1002 (connection interrupted), 2010 (another connection still
+	// open), or one an application chose (3000-4999).
+	Code int
+	// Reason is the close frame's text.
+	Reason string
+}
+
+// Error implements error.
+func (e *CloseError) Error() string {
+	return "sockjs: session closed: " + strconv.Itoa(e.Code) + " " + strconv.Quote(e.Reason)
+}
+
+// Is makes errors.Is(err, ErrClosed) true for every *CloseError.
+func (e *CloseError) Is(target error) bool { return target == ErrClosed }
+
+func init() {
+	// The session core returns its own close errors; errors.As converts
+	// them to this type.
+	session.RegisterAs(func(e *session.CloseError, target any) bool {
+		if p, ok := target.(**CloseError); ok {
+			*p = &CloseError{Code: e.Code, Reason: e.Reason}
+			return true
+		}
+		return false
+	})
+}
 
 // Close codes the handler itself uses.
 const (
@@ -58,19 +101,62 @@ const (
 	// request was aborted, or none came back within the disconnect delay
 	// (reason "Connection interrupted").
 	CodeInterrupted = 1002
-	// CodeInternalError is used when the session function panics (reason
-	// "Internal server error"); the panic is logged with its stack.
+	// CodeRefused is used when Options.Accept returns an error that is not
+	// a *CloseError (reason "Refused"; the error itself is logged at debug
+	// level, never sent to the client).
+	CodeRefused = 3000
+	// CodeInternalError is used when the session function or
+	// Options.Accept panics (reason "Internal server error"); the panic is
+	// logged with its stack.
 	CodeInternalError = 1011
 )
 
-var _ Session = (*session.Session)(nil)
+// ErrNotOpen is returned by Recv when it is called before the session is
+// open (while Options.Accept runs) and no message is queued: no message can
+// come before the client has been told the session is open.
+var ErrNotOpen = session.ErrNotOpen
 
-// Metrics receives counts from a Handler (Options.Metrics): sessions opened
-// and closed by transport and close code, frames and bytes out, messages and
-// bytes in, dropped sends. Its methods are called concurrently on the hot
-// path and must not block. The prometheus module in this repository
-// implements it.
-type Metrics = session.Metrics
+// conn is the Session the package hands out: the core's session, whose
+// methods it promotes, plus Transport as this package's type. One is made
+// per session (session.Config.Wrap), so Options.Accept and the session
+// function see the same value.
+type conn struct{ *session.Session }
+
+// Transport implements Session.
+func (c *conn) Transport() Transport { return Transport(c.Session.Transport()) }
+
+var _ Session = (*conn)(nil)
+
+// core returns the session core behind s, if s is one of this package's.
+func core(s Session) (*session.Session, bool) {
+	c, ok := s.(*conn)
+	if !ok {
+		return nil, false
+	}
+	return c.Session, true
+}
+
+// Metrics receives counts from a Handler (Options.Metrics). Its methods
+// are called concurrently, on the hot path: they must be safe for
+// concurrent use, fast, and never block. transport is the name of the
+// transport that opened the session, one of the Transport constants
+// ("websocket", "xhr-streaming", ...). The prometheus module in this
+// repository implements it.
+type Metrics interface {
+	// SessionOpened is called when a session is created, before
+	// Options.Accept runs.
+	SessionOpened(transport string)
+	// SessionClosed is called once per session, with its close code.
+	SessionClosed(transport string, code int)
+	// FramesSent counts frames written to clients and their bytes on the
+	// wire (after transport framing).
+	FramesSent(transport string, frames, bytes int)
+	// MessagesReceived counts messages from clients and their bytes.
+	MessagesReceived(transport string, messages, bytes int)
+	// SendDropped counts messages dropped by TrySend or Broadcast because
+	// the session's queue was full.
+	SendDropped(transport string)
+}
 
 // ErrQueueFull is returned by TrySend when the session's outbound queue is
 // full.
@@ -80,7 +166,7 @@ var ErrQueueFull = session.ErrQueueFull
 // session's queue (Options.MaxQueuedBytes) has no room, and the close error
 // if the session has closed.
 func TrySend(s Session, msg string) error {
-	if ss, ok := s.(*session.Session); ok {
+	if ss, ok := core(s); ok {
 		return ss.TrySend(msg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -110,7 +196,7 @@ func (p *PreparedMessage) Text() string { return p.m.Text }
 // TrySendPrepared is TrySend for a prepared message: sessions of this
 // package reuse its encoding; others get its text.
 func TrySendPrepared(s Session, p *PreparedMessage) error {
-	if ss, ok := s.(*session.Session); ok {
+	if ss, ok := core(s); ok {
 		return ss.TrySendMessage(p.m)
 	}
 	return TrySend(s, p.m.Text)

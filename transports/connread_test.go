@@ -27,7 +27,7 @@ func appServer(t *testing.T, app func(*session.Session)) string {
 // appServerQueue is appServer with queues of maxQueued bytes.
 func appServerQueue(t *testing.T, maxQueued int, app func(*session.Session)) string {
 	t.Helper()
-	policy, err := NewOriginPolicy(nil)
+	policy, err := NewOriginPolicy(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,16 +44,23 @@ func setCORS(h http.Header, r *http.Request) {
 }
 
 // setCookie echoes JSESSIONID (or sets a dummy one) when the service needs
-// cookies, so that sticky load balancers can route on it.
+// cookies, so that sticky load balancers can route on it. The cookie's name
+// and attributes come from Config.Cookie.
 func (s *Server) setCookie(h http.Header, r *http.Request) {
 	if !s.cfg.CookieNeeded {
 		return
 	}
-	v := "dummy"
-	if c, err := r.Cookie("JSESSIONID"); err == nil && c.Value != "" {
-		v = c.Value
+	c := s.cfg.Cookie
+	if c.Name == "" {
+		c.Name, c.Path = "JSESSIONID", "/"
 	}
-	h.Add("Set-Cookie", (&http.Cookie{Name: "JSESSIONID", Value: v, Path: "/"}).String())
+	c.Value = "dummy"
+	if rc, err := r.Cookie(c.Name); err == nil && rc.Value != "" {
+		c.Value = rc.Value
+	}
+	if v := c.String(); v != "" {
+		h.Add("Set-Cookie", v)
+	}
 }
 
 // options answers a CORS preflight: 204, cacheable, never a session.

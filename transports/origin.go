@@ -10,6 +10,7 @@ import (
 // OriginPolicy is the one allow-list applied to CORS requests, websocket
 // upgrades and the iframe, htmlfile and jsonp transports.
 type OriginPolicy struct {
+	check    func(*http.Request) bool // asked about origins the list does not allow; nil: none
 	any      bool
 	origins  map[string]bool // exact "scheme://host[:port]" (lower case), or "null"
 	patterns []string        // host patterns: "example.com", "*.example.com", "example.com:8080"
@@ -19,9 +20,10 @@ type OriginPolicy struct {
 // the same origin only (the request's Host); "*" allows any origin; an entry
 // with "://" is an exact origin; any other entry is a host pattern, where a
 // leading "*." matches every subdomain. "null" allows the literal null
-// origin (sandboxed frames, file: pages).
-func NewOriginPolicy(list []string) (*OriginPolicy, error) {
-	p := &OriginPolicy{origins: make(map[string]bool)}
+// origin (sandboxed frames, file: pages). check, when not nil, is asked
+// about every origin the list does not allow.
+func NewOriginPolicy(list []string, check func(*http.Request) bool) (*OriginPolicy, error) {
+	p := &OriginPolicy{origins: make(map[string]bool), check: check}
 	for _, e := range list {
 		e = strings.ToLower(strings.TrimSpace(e))
 		switch {
@@ -47,13 +49,29 @@ func NewOriginPolicy(list []string) (*OriginPolicy, error) {
 // Any reports whether every origin is allowed.
 func (p *OriginPolicy) Any() bool { return p.any }
 
-// Allowed reports whether a request from origin may use the service. An
-// empty origin (a non-browser client, or a browser that sent none) is
-// allowed.
+// Allowed reports whether a request from origin may use the service: the
+// list allows it, or else the check function does. An empty origin (a
+// non-browser client, or a browser that sent none) is allowed.
 func (p *OriginPolicy) Allowed(r *http.Request, origin string) bool {
-	if origin == "" || p.any {
+	if origin == "" || p.any || p.listed(r, origin) {
 		return true
 	}
+	if p.check == nil {
+		return false
+	}
+	if r.Header.Get("Origin") != origin {
+		// The origin came from the Referer: show it where the check
+		// function looks, on a copy.
+		r2 := *r
+		r2.Header = r.Header.Clone()
+		r2.Header.Set("Origin", origin)
+		r = &r2
+	}
+	return p.check(r)
+}
+
+// listed reports whether the allow-list allows origin.
+func (p *OriginPolicy) listed(r *http.Request, origin string) bool {
 	origin = strings.ToLower(origin)
 	if p.origins[origin] {
 		return true
@@ -125,15 +143,15 @@ func (s *Server) checkOrigin(w http.ResponseWriter, r *http.Request, useReferer 
 	if s.cfg.Origins.Allowed(r, requestOrigin(r, useReferer)) {
 		return true
 	}
-	fail(w, http.StatusForbidden, "sockjs: origin not allowed (see Options.AllowedOrigins)\n")
+	fail(w, http.StatusForbidden, "sockjs: origin not allowed (see Options.AllowedOrigins and Options.CheckOrigin)\n")
 	return false
 }
 
 // frameAncestors is the Content-Security-Policy that limits which pages may
 // embed the iframe and htmlfile pages to the allowed origins.
 func (p *OriginPolicy) frameAncestors() string {
-	if p.any {
-		return ""
+	if p.any || p.check != nil {
+		return "" // a check function's origins cannot be listed
 	}
 	var b strings.Builder
 	b.WriteString("frame-ancestors 'self'")

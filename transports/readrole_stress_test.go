@@ -45,7 +45,7 @@ func TestReadRoleStress(t *testing.T) {
 	})
 	t.Cleanup(func() { session.SetPause(nil) })
 
-	policy, err := NewOriginPolicy(nil)
+	policy, err := NewOriginPolicy(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // disconnect delay) through the real handlers in fake time.
 func TestTimersOverHTTP(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		policy, _ := NewOriginPolicy(nil)
+		policy, _ := NewOriginPolicy(nil, nil)
 		closed := make(chan error, 3)
 		table := session.NewTable(session.Config{
 			HeartbeatDelay:  25 * time.Second,

@@ -9,8 +9,11 @@ package transports
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sockjs/sockjs/internal/session"
@@ -23,6 +26,7 @@ type Config struct {
 	MaxMessageBytes int64         // largest request body or websocket message
 	WriteTimeout    time.Duration // deadline of every write to a client
 	CookieNeeded    bool          // JSESSIONID handling for sticky load balancers
+	Cookie          http.Cookie   // the JSESSIONID template: Name and attributes (Value is replaced)
 	ClientURL       string        // sockjs-client script loaded by the iframe page
 	Origins         *OriginPolicy
 	// MaxMessagesPerBody bounds the messages one request body or one
@@ -121,8 +125,53 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case routeSession:
 		s.serveSession(w, r, rt)
 	default:
-		notFound(w, r)
+		notFoundHint(w, r)
 	}
+}
+
+// notFoundHint answers 404 for a URL that is not the service's. When the
+// URL is one of the service's below some prefix, the handler was most
+// likely mounted without stripping that prefix (mux.Handle("/chat/", h)),
+// which otherwise answers 404 on every URL with no clue why: say so.
+func notFoundHint(w http.ResponseWriter, r *http.Request) {
+	prefix, ok := unstrippedPrefix(r.URL.EscapedPath())
+	if !ok {
+		notFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	io.WriteString(w, "404 page not found\n\n"+
+		"sockjs: the handler serves paths relative to the prefix it is mounted at, and got "+strconv.Quote(r.URL.Path)+".\n"+
+		"If it is mounted at "+strconv.Quote(prefix)+", strip the prefix:\n"+
+		"\tsockjs.Mount(mux, "+strconv.Quote(prefix)+", h)\n"+
+		"or\n"+
+		"\tmux.Handle("+strconv.Quote(prefix+"/")+", http.StripPrefix("+strconv.Quote(prefix)+", h))\n")
+}
+
+// sessionTransports are the last segments of session URLs.
+var sessionTransports = map[string]bool{"websocket": true, "xhr": true, "xhr_send": true, "xhr_streaming": true,
+	"eventsource": true, "htmlfile": true, "jsonp": true, "jsonp_send": true}
+
+// unstrippedPrefix finds the shortest prefix of p (made of non-empty
+// segments, and shorter than p) whose removal leaves a path the service
+// answers.
+func unstrippedPrefix(p string) (string, bool) {
+	for k := 1; k < len(p); k++ {
+		if p[k] != '/' {
+			continue
+		}
+		prefix := p[:k]
+		if strings.Contains(prefix, "//") || strings.HasSuffix(prefix, "/") {
+			return "", false // an empty segment: not a mount prefix
+		}
+		if rt := route(p[k:]); rt.kind != routeNotFound && (rt.kind != routeSession || sessionTransports[rt.transport]) {
+			return prefix, true
+		}
+	}
+	return "", false
 }
 
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, rt routed) {
@@ -198,7 +247,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, rt routed)
 		}
 		return
 	}
-	notFound(w, r)
+	notFoundHint(w, r)
 }
 
 // allow answers 405 (an Allow header, no body, no Content-Type) unless the

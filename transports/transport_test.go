@@ -30,7 +30,7 @@ func testServer(t *testing.T, mod func(*Config)) (*httptest.Server, *session.Tab
 
 func testServerHB(t *testing.T, mod func(*Config), heartbeat time.Duration) (*httptest.Server, *session.Table) {
 	t.Helper()
-	policy, err := NewOriginPolicy(nil)
+	policy, err := NewOriginPolicy(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestWebsocketLimits(t *testing.T) {
 
 func TestOriginPolicy(t *testing.T) {
 	ts, _ := testServer(t, func(c *Config) {
-		c.Origins, _ = NewOriginPolicy([]string{"https://good.example", "*.friends.example"})
+		c.Origins, _ = NewOriginPolicy([]string{"https://good.example", "*.friends.example"}, nil)
 	})
 	host := strings.TrimPrefix(ts.URL, "http://")
 	i := 0
@@ -380,7 +380,7 @@ func TestWebsocketLivePeer(t *testing.T) {
 // but its library answers pings) stays connected while the server pushes
 // without pause, so that heartbeats never fall due.
 func TestWebsocketPushOnlyPeer(t *testing.T) {
-	policy, _ := NewOriginPolicy(nil)
+	policy, _ := NewOriginPolicy(nil, nil)
 	table := session.NewTable(session.Config{
 		HeartbeatDelay:  100 * time.Millisecond,
 		DisconnectDelay: time.Second,
@@ -467,7 +467,7 @@ func TestWebsocketWriterRetires(t *testing.T) {
 // TestWebsocketOpenFrame: what an application queues at once follows the
 // open frame, in order, then its close.
 func TestWebsocketOpenFrame(t *testing.T) {
-	policy, _ := NewOriginPolicy(nil)
+	policy, _ := NewOriginPolicy(nil, nil)
 	table := session.NewTable(session.Config{
 		HeartbeatDelay:  time.Minute,
 		DisconnectDelay: time.Second,

@@ -6,6 +6,9 @@
 //
 //	go run ./cmd/sockjs-bench -url http://127.0.0.1:8081/echo -transport websocket -workload echo -c 10 -size 32 -d 5s
 //
+// An https:// URL runs the websocket transports over TLS (wss://), without
+// checking the server's certificate (the target is loopback anyway).
+//
 // Workloads:
 //
 //	echo   C sessions, each sends one message of -size bytes and waits for
@@ -45,6 +48,7 @@ type target struct {
 	hostport  string // address to dial
 	retryBusy bool
 	ioTimeout time.Duration
+	tls       bool // wss:// (websocket transports only); the certificate is not checked: loopback only
 }
 
 type config struct {
@@ -200,20 +204,27 @@ func parseFlags(args []string) (*config, error) {
 		return nil, fmt.Errorf("-d must be in (0, 10m], -hold at most 10m")
 	}
 	u, err := url.Parse(*rawURL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("-url must be http://host:port/prefix")
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("-url must be http://host:port/prefix (or https:// for the websocket transports)")
 	}
+	if u.Scheme == "https" && !strings.HasPrefix(cfg.transport, "websocket") {
+		return nil, fmt.Errorf("https:// URLs are measured on websocket transports only")
+	}
+	cfg.tls = u.Scheme == "https"
 	if err := checkLoopback(u.Hostname()); err != nil {
 		return nil, err
 	}
 	base := strings.TrimSuffix(u.Host+u.Path, "/")
 	cfg.httpBase = "http://" + base
 	cfg.wsBase = "ws://" + base
+	if cfg.tls {
+		cfg.httpBase, cfg.wsBase = "https://"+base, "wss://"+base
+	}
 	cfg.pathBase = strings.TrimSuffix(u.Path, "/")
 	cfg.host = u.Host
 	cfg.hostport = u.Host
 	if u.Port() == "" {
-		cfg.hostport = net.JoinHostPort(u.Hostname(), "80")
+		cfg.hostport = net.JoinHostPort(u.Hostname(), map[bool]string{false: "80", true: "443"}[cfg.tls])
 	}
 	if cfg.srcs, err = parseSources(*src); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,6 +38,9 @@ func newWSDialer(t *target, nd *dialer, pooled bool) *wsDialer {
 		HandshakeTimeout: t.ioTimeout,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  4096,
+	}
+	if t.tls {
+		w.d.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // loopback only (checkLoopback)
 	}
 	if pooled {
 		// Many idle connections: share write buffers, keep read buffers

@@ -4,10 +4,17 @@
 // is allowed and hixie-76 is on, as those suites expect.
 //
 //	go run ./cmd/sockjs-echo [-addr 127.0.0.1:8081] [-client-url URL] [-debug]
+//	    [-tls-cert cert.pem -tls-key key.pem]
+//
+// With -tls-cert and -tls-key it serves HTTPS, with HTTP/2 for the clients
+// that offer it (websockets then negotiate HTTP/1.1 on their own
+// connections), and on shutdown logs how many requests each protocol
+// carried.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,8 +49,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
 	clientURL := fs.String("client-url", sockjs.DefaultClientURL, "sockjs-client script loaded by the iframe page")
 	debug := fs.Bool("debug", false, "log at debug level (includes session ids)")
+	certFile := fs.String("tls-cert", "", "serve HTTPS (and HTTP/2) with this PEM certificate (needs -tls-key)")
+	keyFile := fs.String("tls-key", "", "the PEM private key of -tls-cert")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return errors.New("-tls-cert and -tls-key go together")
 	}
 
 	level := slog.LevelInfo
@@ -56,8 +69,22 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = echo
+	var protos protoCounter
+	scheme := "http"
+	if *certFile != "" {
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return err
+		}
+		// Go's server offers h2 by ALPN when its TLS configuration lists
+		// no protocols of its own.
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}})
+		handler = protos.wrap(echo)
+		scheme = "https"
+	}
 	srv := &http.Server{
-		Handler: echo,
+		Handler: handler,
 		// Bounds for slow or idle clients. No WriteTimeout: it would cut
 		// streams and long polls; the SockJS handler puts a deadline on
 		// each of its writes instead. No ReadTimeout either: net/http's
@@ -70,7 +97,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("sockjs-echo listening on http://" + ln.Addr().String())
+	log.Info("sockjs-echo listening on " + scheme + "://" + ln.Addr().String())
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -99,9 +126,27 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 		srv.Close()
 	}
 	<-errc
+	if scheme == "https" {
+		log.Info(fmt.Sprintf("requests served: HTTP/2 %d, HTTP/1.1 %d", protos.h2.Load(), protos.h1.Load()))
+	}
 	return err
 }
 
 // httpGrace is how long, after the sessions have closed, the HTTP server
 // waits for requests in flight before closing every connection.
 const httpGrace = 300 * time.Millisecond
+
+// protoCounter counts requests by HTTP version, so that a browser run can
+// tell that HTTP/2 was in use.
+type protoCounter struct{ h1, h2 atomic.Int64 }
+
+func (p *protoCounter) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 {
+			p.h2.Add(1)
+		} else {
+			p.h1.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -6,6 +6,7 @@
 
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const net = require('net');
 const path = require('path');
 
@@ -116,19 +117,20 @@ function tunnel(req, socket, head, port, sockets) {
 }
 
 // start listens on 127.0.0.1 on port (0 or absent: a free one). With
-// sockjsPort it also forwards the SockJS services there. Resolves to
-// {port, close()}.
-function start(sockjsPort, port) {
+// sockjsPort it also forwards the SockJS services there. With tls ({cert,
+// key}, PEM) it serves HTTPS. Resolves to {port, close()}.
+function start(sockjsPort, port, tls) {
   const sockets = new Set();
   const agent = new http.Agent({ keepAlive: true });
-  const server = http.createServer((req, res) => {
+  const create = tls ? (h) => https.createServer(tls, h) : (h) => http.createServer(h);
+  const server = create((req, res) => {
     if (sockjsPort && PROXIED.test(req.url)) {
       proxy(req, res, sockjsPort, agent);
     } else {
       serveFile(req, res);
     }
   });
-  server.on('connection', (s) => {
+  server.on(tls ? 'secureConnection' : 'connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

@@ -2,7 +2,8 @@
 // stopping it.
 //
 //   SERVER=go    go build ./cmd/sockjs-echo, then run it with
-//                -addr 127.0.0.1:PORT -client-url URL
+//                -addr 127.0.0.1:PORT -client-url URL (and, for the
+//                HTTPS run, -tls-cert and -tls-key)
 //   SERVER=node  tools/sockjs-node/server.js (sockjs-node 0.3.24) with
 //                PORT, HOST and CLIENT_URL in its environment
 //   SERVER_CMD   any other server: a shell command in which {port}, {addr}
@@ -16,6 +17,7 @@
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const net = require('net');
 const os = require('os');
 const path = require('path');
@@ -35,7 +37,8 @@ function freePort() {
 
 function get(url, timeoutMs) {
   return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
+    // The HTTPS run's certificate is made for the run: not checked here.
+    const req = (url.startsWith('https:') ? https : http).get(url, { rejectUnauthorized: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode));
       res.on('error', () => resolve(0));
@@ -101,6 +104,9 @@ async function start(opts, log) {
     const built = buildGo(log);
     cmd = built.bin;
     args = ['-addr', addr, '-client-url', opts.clientURL];
+    if (opts.tls) {
+      args.push('-tls-cert', opts.tls.certFile, '-tls-key', opts.tls.keyFile);
+    }
     cleanup = () => fs.rmSync(built.dir, { recursive: true, force: true });
   } else if (opts.kind === 'node') {
     cmd = process.execPath;
@@ -144,7 +150,7 @@ async function start(opts, log) {
     cleanup();
   };
   process.on('exit', reap);
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   try {
     await waitReady(base, proc, opts.readyTimeoutMs || 60000);
   } catch (err) {

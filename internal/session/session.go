@@ -8,8 +8,10 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -92,6 +94,7 @@ type Session struct {
 	sending     bool      // a sender holds the turn
 	sendQueue   uint8     // senders waiting for the turn
 	openSent    bool
+	accepting   bool // Config.Accept is running: no open frame yet, Recv does not wait
 	closed      *CloseError
 	receiver    *Receiver
 	push        func()      // the attached push receiver's kick, if any
@@ -100,6 +103,8 @@ type Session struct {
 	recvWaiters int         // Recv callers waiting on inWake
 	timer       *time.Timer // disconnect delay; nil for detached sessions
 	finalized   bool
+
+	ext any // Config.Wrap's value
 }
 
 // broadcast wakes every goroutine waiting on it; it allocates only when
@@ -135,6 +140,58 @@ func newSession(t *Table, id string, r *http.Request, detached bool) *Session {
 
 // Transport returns the name of the transport that opened the session.
 func (s *Session) Transport() string { return s.transport }
+
+// Ext returns the value Config.Wrap made for the session (nil without
+// Wrap).
+func (s *Session) Ext() any { return s.ext }
+
+// ErrNotOpen is returned by Recv while Config.Accept runs and nothing is
+// queued: no message is read before the session is open, so waiting there
+// would block the opening request for good.
+var ErrNotOpen = errors.New("sockjs: Recv before the session is open (in Accept)")
+
+// accept runs fn, the table's Config.Accept, for a new session. Until it
+// returns, receivers get no open frame. It reports whether the session
+// opened: false when fn refused it, or when the session was closed while
+// fn ran (by fn itself, or by Shutdown). A refused session's receivers get
+// its close frame in place of the open frame, and what fn queued is
+// dropped. A panic in fn is recovered, logged (Config.PanicLogger) and
+// refuses the session with InternalError: the session must still end
+// normally, whatever goroutine runs this (a hijacked websocket's, which
+// net/http would not clean up).
+func (s *Session) accept(fn func(*Session) *CloseError) (opened bool) {
+	ce := s.callAccept(fn)
+	if ce != nil {
+		s.closeWith(ce)
+	}
+	s.mu.Lock()
+	s.accepting = false
+	opened = s.closed == nil
+	if !opened {
+		s.openSent = true // the close frame comes first
+		s.out, s.outBytes = nil, 0
+		s.outSpace.notify()
+	}
+	push, ow := s.push, s.outWake
+	s.mu.Unlock()
+	s.wake(push, ow)
+	return opened
+}
+
+// callAccept calls fn, turning a panic into an InternalError refusal,
+// logged as a panic in the session function is.
+func (s *Session) callAccept(fn func(*Session) *CloseError) (ce *CloseError) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				s.table.cfg.PanicLogger.Error("sockjs: panic in Options.Accept", "transport", s.transport,
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+			ce = &InternalError
+		}
+	}()
+	return fn(s)
+}
 
 // ID returns the session id chosen by the client.
 func (s *Session) ID() string { return s.id }
@@ -264,6 +321,10 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 				s.takeOver(p)
 			}
 			continue
+		}
+		if s.accepting {
+			s.mu.Unlock()
+			return "", ErrNotOpen
 		}
 		s.recvWaiters++
 		wake := s.inWake.wait()
@@ -493,6 +554,8 @@ func (r *Receiver) Poll() (f Frame, ok bool) {
 func (r *Receiver) pollLocked() (f Frame, ok bool) {
 	s := r.s
 	switch {
+	case s.accepting:
+		return Frame{}, false // Config.Accept decides what comes first
 	case !s.openSent:
 		s.openSent = true
 		return Frame{Kind: OpenFrame}, true
@@ -513,7 +576,7 @@ func (r *Receiver) Pending() bool {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.openSent || len(s.out) > 0 || s.closed != nil
+	return !s.accepting && (!s.openSent || len(s.out) > 0 || s.closed != nil)
 }
 
 // AttachPush makes the caller the receiver of a detached (websocket)

@@ -62,6 +62,18 @@ type Config struct {
 	// request that opened it: a later request with another value cannot
 	// use the session (ErrBoundElsewhere).
 	Bind func(r *http.Request) string
+
+	// Accept, when set, runs for every new session on the goroutine of
+	// the request that created it, before any receiver may write the open
+	// frame (see Session.accept). A non-nil result refuses the session:
+	// its receivers get that close frame in place of the open frame, and
+	// the table's function never runs for it.
+	Accept func(*Session) *CloseError
+
+	// Wrap, when set, makes the value Session.Ext returns, once per
+	// session: the public package's view of it, so that Accept and the
+	// session's function see the same value.
+	Wrap func(*Session) any
 }
 
 // Table holds the sessions of one service and runs the application's
@@ -186,7 +198,7 @@ func (t *Table) Open(id, transport string, r *http.Request) (s *Session, created
 	t.sessions[id] = s
 	t.active++
 	t.mu.Unlock()
-	go t.run(s)
+	t.begin(s)
 	return s, true, nil
 }
 
@@ -234,6 +246,10 @@ func (t *Table) clientKey(r *http.Request) string {
 func (t *Table) newSessionLocked(id, transport string, r *http.Request, key, bind string, detached bool) *Session {
 	s := newSession(t, id, r, detached)
 	s.transport = transport
+	s.accepting = t.cfg.Accept != nil
+	if t.cfg.Wrap != nil {
+		s.ext = t.cfg.Wrap(s)
+	}
 	t.cfg.Metrics.SessionOpened(transport)
 	s.client = key
 	s.bind = bind
@@ -244,11 +260,24 @@ func (t *Table) newSessionLocked(id, transport string, r *http.Request, key, bin
 	return s
 }
 
-// Start runs the application's handler for a session from OpenDetached.
+// Start runs Config.Accept, then the application's handler, for a session
+// from OpenDetached. The caller attaches its receiver afterwards: if the
+// session was refused, the receiver's first frame is the close frame.
 func (t *Table) Start(s *Session) {
 	t.mu.Lock()
 	t.active++
 	t.mu.Unlock()
+	t.begin(s)
+}
+
+// begin runs Config.Accept for a new session, on the caller's goroutine,
+// then starts the application's handler unless the session was refused or
+// closed meanwhile. The caller has counted the handler in t.active.
+func (t *Table) begin(s *Session) {
+	if t.cfg.Accept != nil && !s.accept(t.cfg.Accept) {
+		t.leave() // the handler will never run
+		return
+	}
 	go t.run(s)
 }
 
