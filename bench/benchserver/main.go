@@ -1,7 +1,8 @@
 // Command benchserver serves one echo implementation at /echo for the
 // comparison driver: our sockjs package (default options), igm/sockjs-go v3
-// (its DefaultOptions, plus the raw websocket endpoint), or a bare
-// gorilla/websocket echo, the ceiling for websocket transports. It is a
+// (its DefaultOptions, plus the raw websocket endpoint), or the floor of
+// each transport: a bare gorilla/websocket echo for the websockets, and
+// net/http without sessions for the HTTP transports (floor.go). It is a
 // benchmark-only program: it can write a CPU profile and serve
 // net/http/pprof, which the library's own commands do not.
 //
@@ -20,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,7 +52,16 @@ func main() {
 		mux.Handle("/echo/", igm.NewHandler("/echo", opts, igmEcho))
 		h = mux
 	case "gorilla":
-		h = gorillaEcho()
+		// The floor of each transport: bare gorilla for the websockets,
+		// net/http without sessions for the HTTP transports.
+		ws, fl := gorillaEcho(), newFloor()
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/websocket") {
+				ws.ServeHTTP(w, r)
+			} else {
+				fl.ServeHTTP(w, r)
+			}
+		})
 	default:
 		log.Fatalf("unknown -impl %q", *impl)
 	}

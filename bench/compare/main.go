@@ -83,7 +83,7 @@ var (
 		"ours":    "go-sockjs (ours)",
 		"igm":     "igm/sockjs-go v3.0.3",
 		"node":    "sockjs-node 0.3.24",
-		"gorilla": "bare gorilla/websocket",
+		"gorilla": "bare: gorilla/websocket, or net/http without sessions",
 	}
 	ports = map[string]int{"ours": 9101, "igm": 9102, "node": 9103, "gorilla": 9104}
 )
@@ -95,10 +95,10 @@ func matrix(idleN int) []cell {
 		{name: "ws-push-32", short: "push 32 B, w=16", title: "websocket push 32 B, C=10, window 16", transport: "websocket", workload: "push", c: 10, size: 32, window: 16, servers: allServers},
 		{name: "ws-setup", short: "setup (open+close)", title: "websocket session setup (open+close), C=10", transport: "websocket", workload: "setup", c: 10, size: 32, servers: allServers},
 		{name: "raw-echo-32", short: "echo 32 B", title: "raw websocket echo 32 B, C=10", transport: "websocket-raw", workload: "echo", c: 10, size: 32, servers: allServers},
-		{name: "xs-echo-32", short: "echo 32 B", title: "xhr-streaming echo 32 B, C=10", transport: "xhr-streaming", workload: "echo", c: 10, size: 32, servers: sockjsOnly},
+		{name: "xs-echo-32", short: "echo 32 B", title: "xhr-streaming echo 32 B, C=10", transport: "xhr-streaming", workload: "echo", c: 10, size: 32, servers: allServers},
 		{name: "xs-push-32", short: "push 32 B, w=16", title: "xhr-streaming push 32 B, C=10, window 16", transport: "xhr-streaming", workload: "push", c: 10, size: 32, window: 16, servers: sockjsOnly},
-		{name: "xp-echo-32", short: "echo 32 B", title: "xhr-polling echo 32 B, C=10", transport: "xhr-polling", workload: "echo", c: 10, size: 32, servers: sockjsOnly},
-		{name: "es-echo-32", short: "echo 32 B", title: "eventsource echo 32 B, C=10", transport: "eventsource", workload: "echo", c: 10, size: 32, servers: sockjsOnly},
+		{name: "xp-echo-32", short: "echo 32 B", title: "xhr-polling echo 32 B, C=10", transport: "xhr-polling", workload: "echo", c: 10, size: 32, servers: allServers},
+		{name: "es-echo-32", short: "echo 32 B", title: "eventsource echo 32 B, C=10", transport: "eventsource", workload: "echo", c: 10, size: 32, servers: allServers},
 		{name: "ws-idle", short: "websocket", title: fmt.Sprintf("websocket idle, %d sessions", idleN), transport: "websocket", workload: "idle", n: idleN, servers: allServers},
 		{name: "xs-idle", short: "xhr-streaming", title: fmt.Sprintf("xhr-streaming idle, %d sessions", idleN), transport: "xhr-streaming", workload: "idle", n: idleN, servers: sockjsOnly},
 	}
