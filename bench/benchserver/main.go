@@ -54,14 +54,18 @@ func main() {
 	case "gorilla":
 		// The floor of each transport: bare gorilla for the websockets,
 		// net/http without sessions for the HTTP transports.
+		// Behind a ServeMux, as ours is: an application mounts its
+		// handler in one.
 		ws, fl := gorillaEcho(), newFloor()
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux := http.NewServeMux()
+		mux.Handle("/echo/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/websocket") {
 				ws.ServeHTTP(w, r)
 			} else {
 				fl.ServeHTTP(w, r)
 			}
-		})
+		}))
+		h = mux
 	default:
 		log.Fatalf("unknown -impl %q", *impl)
 	}
