@@ -42,6 +42,9 @@ for pkg in $(go list ./...); do
   done
 done
 
+step "the read role's model, checked by Spin"
+internal/session/model/check.sh
+
 step "redisbroker against a real redis-server"
 redisbroker/test.sh
 

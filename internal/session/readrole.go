@@ -50,6 +50,10 @@ import (
 //	Parked     → Handover    Recv: queue empty; it then interrupts the reader's wait
 //	Handover   → Free        Unpark: the background reader let go (wakes Recv callers)
 //
+// internal/session/model/readrole.pml models this machine, the transport's
+// interruptible waits and late interrupts for the Spin model checker, which
+// CI runs (model/check.sh) over every interleaving.
+//
 // Done is final. A transport's reader restores, before it lets go, whatever
 // an interrupt changed on the connection (the read deadline), so the next
 // holder finds the connection as it was.
