@@ -23,7 +23,11 @@ import (
 // connReader).
 //
 // The role is a claim, not a lock: nobody waits for it, so a stalled
-// client never blocks a sender, and batching survives under load.
+// client never blocks a sender, and batching survives under load. Whoever
+// claims the role while a writer goroutine exists hands it to that writer.
+// internal/session/model/writerole.pml models the role for the Spin model
+// checker (one writer at a time, at most one writer goroutine, no frame
+// left unwritten, no writer kept from retiring).
 type connWriter struct {
 	srv       *Server
 	conn      msgConn
@@ -78,6 +82,14 @@ func (w *connWriter) kick() {
 func (w *connWriter) flushInline() {
 	if !w.writing.CompareAndSwap(false, true) {
 		return // a writer is at work
+	}
+	if w.alive {
+		// A writer goroutine exists (a Send came first): the role goes
+		// to it, as kick hands it over. Writing here instead would leave
+		// a writer that was retiring waiting for a hand-over that never
+		// comes, kept until the session's next frame.
+		w.wake <- struct{}{}
+		return
 	}
 	w.mu.Lock()
 	if w.stopped {
@@ -153,7 +165,8 @@ func (w *connWriter) run() {
 			return
 		case <-w.srv.reaper.wait():
 		}
-		// Retire, unless a kicker has just claimed the role for us.
+		// Retire, unless a kicker has just claimed the role for us (a
+		// kicker that finds a writer alive always hands the role over).
 		if !w.writing.CompareAndSwap(false, true) {
 			select {
 			case <-w.wake:
@@ -162,11 +175,16 @@ func (w *connWriter) run() {
 				return
 			}
 		}
+		if w.wanted() {
+			continue // frames came meanwhile: write them
+		}
 		w.alive = false
 		w.writing.Store(false)
-		if w.wanted() && w.writing.CompareAndSwap(false, true) {
-			w.alive = true
-			continue
+		// No longer the writer: frames queued since the release go to the
+		// role's next holder, a new writer if need be. Claiming the role
+		// back here could leave two writer goroutines, one of them parked.
+		if w.wanted() {
+			w.kick()
 		}
 		return
 	}
