@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -609,9 +610,10 @@ func (h *Hub) Stats() Stats {
 }
 
 // Close empties the hub: every session leaves every topic, and later Join
-// and Publish calls return ErrHubClosed. With a Broker, Close then
-// unsubscribes the hub's topics (within one BrokerTimeout in all) and
-// waits for its goroutine to end; if ctx ends first, the broker calls
+// and Publish calls return ErrHubClosed. With a Broker or a PresenceStore,
+// Close then unsubscribes the hub's topics and removes its members from
+// the store (within one BrokerTimeout in all) and waits for its goroutine
+// to end; if ctx ends first, the broker and store calls
 // under way are cancelled, Close still waits for the goroutine (which then
 // ends promptly) and returns ctx.Err(). Sessions are not closed. Close may
 // be called more than once.
@@ -704,9 +706,13 @@ func (h *Hub) loop() {
 			switch {
 			case want && !have:
 				ctx, cancel := context.WithTimeout(h.runCtx, h.brokerTimeout)
-				sub, err := h.broker.Subscribe(ctx, name, func(raw string) {
-					msg, except := unwrap(raw)
-					h.deliver(name, msg, h.seqOf(except))
+				var sub Subscription
+				err := h.guard("Broker.Subscribe", func() (err error) {
+					sub, err = h.broker.Subscribe(ctx, name, func(raw string) {
+						msg, except := unwrap(raw)
+						h.deliver(name, msg, h.seqOf(except))
+					})
+					return err
 				})
 				cancel()
 				if err != nil {
@@ -747,6 +753,21 @@ func (h *Hub) loop() {
 	}
 }
 
+// guard calls fn, a call to the application's Broker or PresenceStore
+// on the hub's goroutine, and turns a panic in it into an error, logged
+// with its stack: as with a panic in a net/http handler, one bug must not
+// end the process, nor leave the hub's goroutine gone and its Join and
+// Close calls waiting for it.
+func (h *Hub) guard(what string, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("hub: panic in "+what, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("hub: panic in %s: %v", what, p)
+		}
+	}()
+	return fn()
+}
+
 func (h *Hub) isDone() bool {
 	select {
 	case <-h.done:
@@ -757,7 +778,7 @@ func (h *Hub) isDone() bool {
 }
 
 func (h *Hub) unsubscribe(ctx context.Context, name string, sub Subscription) error {
-	err := sub.Unsubscribe(ctx)
+	err := h.guard("Subscription.Unsubscribe", func() error { return sub.Unsubscribe(ctx) })
 	if err != nil {
 		h.log.Warn("hub: broker unsubscribe failed", "topic", name, "err", err)
 	}

@@ -46,7 +46,8 @@ type PresenceChange struct {
 // that Hub.Presence answers for the whole cluster. Implementations must be
 // safe for concurrent use. A hub calls Update from its one goroutine, with
 // the changes that happened since its last call, in batches; it does not
-// retry a failed Update. A store should therefore keep what it was told
+// retry a failed Update (a panic in Update is recovered, logged and
+// counts as a failure). A store should therefore keep what it was told
 // and converge by itself (redisbroker's store rewrites its members at
 // every refresh), and should forget the members of a process that stopped
 // without leaving after a bounded time. The module
@@ -261,7 +262,7 @@ func (h *Hub) flushPresence(ctx context.Context) {
 	for _, c := range taken {
 		batch = append(batch, c.PresenceChange)
 	}
-	err := h.store.Update(ctx, batch)
+	err := h.guard("PresenceStore.Update", func() error { return h.store.Update(ctx, batch) })
 	if err != nil {
 		h.log.Warn("hub: presence store update failed", "changes", len(batch), "err", err)
 	}
