@@ -56,7 +56,9 @@ type PresenceStore interface {
 	// Update records the changes: a Joined member is added to its topic
 	// (replacing any record of the same Member.ID in that topic), the
 	// others are removed. Changes to one member of one topic come in
-	// order.
+	// order. Update must return soon after ctx ends (the hub's
+	// BrokerTimeout, or Close's context): the hub's goroutine, and so
+	// its JoinAs and Close calls, wait for it.
 	Update(ctx context.Context, changes []PresenceChange) error
 	// Members returns up to limit members of the topic and the number
 	// of its members in all.
