@@ -160,6 +160,7 @@ type topicState struct {
 // presence store (nil without a store).
 type member struct {
 	seq       uint64
+	sid       string // the session's ID() and Transport(), read before h.mu
 	transport sockjs.Transport
 	topics    map[string]*presenceChange
 	stop      func() bool
@@ -195,7 +196,7 @@ func (h *Hub) seqOf(id string) uint64 {
 
 // info returns a membership as a Member.
 func (h *Hub) info(e entry) Member {
-	return Member{ID: h.memberID(e.m), SessionID: e.s.ID(), Transport: e.m.transport, Identity: e.identity, Node: h.node}
+	return Member{ID: h.memberID(e.m), SessionID: e.m.sid, Transport: e.m.transport, Identity: e.identity, Node: h.node}
 }
 
 // closedChan is the ready channel of every topic of a hub without a broker.
@@ -294,12 +295,15 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	if len(identity) > h.maxIdentity {
 		return fmt.Errorf("%w: identity of %d bytes (MaxIdentityBytes %d)", ErrLimit, len(identity), h.maxIdentity)
 	}
+	// The session's methods are called before h.mu is taken: they are
+	// the application's code when it wraps sessions, and may use the hub.
+	sctx, sid, tr := s.Context(), s.ID(), s.Transport()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return ErrHubClosed
 	}
-	if s.Context().Err() != nil {
+	if sctx.Err() != nil {
 		h.mu.Unlock()
 		return sockjs.ErrClosed
 	}
@@ -313,7 +317,7 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 		}
 		if len(m.topics) >= h.maxPerSession {
 			h.mu.Unlock()
-			return fmt.Errorf("%w: session %s is in %d topics (MaxTopicsPerSession)", ErrLimit, s.ID(), len(m.topics))
+			return fmt.Errorf("%w: session %s is in %d topics (MaxTopicsPerSession)", ErrLimit, sid, len(m.topics))
 		}
 	}
 	if t == nil {
@@ -330,11 +334,11 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	}
 	if m == nil {
 		h.seq++
-		m = &member{seq: h.seq, transport: transportOf(s), topics: make(map[string]*presenceChange)}
+		m = &member{seq: h.seq, sid: sid, transport: tr, topics: make(map[string]*presenceChange)}
 		h.sessions[s] = m
 		// If the session closes between the check above and this call,
 		// AfterFunc runs LeaveAll at once (it waits for h.mu).
-		m.stop = context.AfterFunc(s.Context(), func() { h.LeaveAll(s) })
+		m.stop = context.AfterFunc(sctx, func() { h.LeaveAll(s) })
 	}
 	e := entry{s: s, m: m, seq: m.seq, identity: identity}
 	h.memberships++
@@ -348,9 +352,6 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	h.mu.Unlock()
 	return h.await(ctx, s, ready, add)
 }
-
-// transportOf returns the transport of a session.
-func transportOf(s sockjs.Session) sockjs.Transport { return s.Transport() }
 
 // await waits for a topic's subscription to be confirmed, then for the
 // presence store to have recorded the membership (c, nil without a store

@@ -2,12 +2,14 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-sockjs/sockjs/hub"
+	"github.com/go-sockjs/sockjs/sockjs"
 )
 
 // panicStore is a memStore whose first Update panics.
@@ -90,5 +92,49 @@ func TestPanickingBroker(t *testing.T) {
 	defer cancel2()
 	if err := h.Close(cctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// reentrantSession is a session whose ID and Transport call into the hub,
+// as an application's wrapper (logging, metrics) may.
+type reentrantSession struct {
+	*fakeSession
+	h *hub.Hub
+}
+
+func (s reentrantSession) ID() string                  { s.h.Stats(); return s.fakeSession.ID() }
+func (s reentrantSession) Transport() sockjs.Transport { s.h.Stats(); return "xhr" }
+
+// TestSessionMethodsOutsideLocks: the hub calls no method of a session
+// while it holds its lock (joins, leaves, presence events and lists), so a
+// session whose methods use the hub does not deadlock it.
+func TestSessionMethodsOutsideLocks(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h := hub.New(nil)
+	w := h.WatchPresence(0)
+	s := reentrantSession{newFake("a", 0), h}
+	done := make(chan error, 1)
+	go func() {
+		err := h.JoinAs(ctx, s, "r", "alice")
+		if err == nil {
+			var ms []hub.Member
+			ms, _, err = h.Presence(ctx, "r", 0)
+			if err == nil && (len(ms) != 1 || ms[0].SessionID != "a" || ms[0].Transport != "xhr") {
+				err = fmt.Errorf("members %+v", ms)
+			}
+		}
+		h.Leave(s, "r")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+		w.Close()
+		h.Close(ctx)
+	case <-time.After(5 * time.Second): // the hub stays locked: no Close
+		t.Fatal("deadlock: the hub called a session method under its lock")
 	}
 }
