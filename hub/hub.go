@@ -275,7 +275,8 @@ func (h *Hub) Join(ctx context.Context, s sockjs.Session, topic string) error {
 // identity, an application's name for the user such as a user name or a
 // JSON object of at most Options.MaxIdentityBytes. The session leaves by
 // itself when it closes. Joining a topic s is already in does nothing more
-// than wait (below); the identity of the first join stays.
+// than wait (below), or give the member to the PresenceStore again if it
+// failed to record it; the identity of the first join stays.
 //
 // With a Broker, JoinAs then waits until the hub's subscription to the
 // topic is confirmed, so that every message published after JoinAs
@@ -311,6 +312,11 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	t := h.topics[topic]
 	if m != nil {
 		if add, in := m.topics[topic]; in {
+			if add != nil && add.failed() {
+				// The store did not record the member: give it again.
+				add = h.queueChangeLocked(topic, h.info(t.members[t.index[s]]), true)
+				m.topics[topic] = add
+			}
 			ready := t.ready
 			h.mu.Unlock()
 			return h.await(ctx, s, ready, add)

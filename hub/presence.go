@@ -218,6 +218,12 @@ func (h *Hub) presenceChangedLocked(topic string, e entry, joined bool) *presenc
 	if h.store == nil {
 		return nil
 	}
+	return h.queueChangeLocked(topic, info, joined)
+}
+
+// queueChangeLocked queues a change for the store (see
+// presenceChangedLocked). h.mu is held.
+func (h *Hub) queueChangeLocked(topic string, info Member, joined bool) *presenceChange {
 	k := changeKey{info.ID, topic}
 	if old := h.changes[k]; old != nil && old.done != nil {
 		close(old.done) // superseded before it reached the store
@@ -232,6 +238,16 @@ func (h *Hub) presenceChangedLocked(topic string, e entry, joined bool) *presenc
 	default:
 	}
 	return c
+}
+
+// failed reports whether the store answered the change with an error.
+func (c *presenceChange) failed() bool {
+	select {
+	case <-c.done:
+		return c.err != nil
+	default:
+		return false
+	}
 }
 
 // queueRemovalsLocked queues the removal of every membership for the
