@@ -7,6 +7,8 @@ import "context"
 // hub to that topic, the publisher's own included. Implementations must be
 // safe for concurrent use. A hub calls Subscribe and Unsubscribe from its
 // one goroutine, and Publish from the goroutines that call Hub.Publish.
+// A panic in Subscribe or Unsubscribe is recovered and logged (with
+// Options.Logger), and counts as a failed call.
 //
 // A message goes through the broker as it was published, unless it starts
 // with a NUL byte or comes from PublishExcept: the hub then frames it (NUL,

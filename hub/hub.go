@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -159,6 +160,7 @@ type topicState struct {
 // presence store (nil without a store).
 type member struct {
 	seq       uint64
+	sid       string // the session's ID() and Transport(), read before h.mu
 	transport sockjs.Transport
 	topics    map[string]*presenceChange
 	stop      func() bool
@@ -194,7 +196,7 @@ func (h *Hub) seqOf(id string) uint64 {
 
 // info returns a membership as a Member.
 func (h *Hub) info(e entry) Member {
-	return Member{ID: h.memberID(e.m), SessionID: e.s.ID(), Transport: e.m.transport, Identity: e.identity, Node: h.node}
+	return Member{ID: h.memberID(e.m), SessionID: e.m.sid, Transport: e.m.transport, Identity: e.identity, Node: h.node}
 }
 
 // closedChan is the ready channel of every topic of a hub without a broker.
@@ -273,7 +275,8 @@ func (h *Hub) Join(ctx context.Context, s sockjs.Session, topic string) error {
 // identity, an application's name for the user such as a user name or a
 // JSON object of at most Options.MaxIdentityBytes. The session leaves by
 // itself when it closes. Joining a topic s is already in does nothing more
-// than wait (below); the identity of the first join stays.
+// than wait (below), or give the member to the PresenceStore again if it
+// failed to record it; the identity of the first join stays.
 //
 // With a Broker, JoinAs then waits until the hub's subscription to the
 // topic is confirmed, so that every message published after JoinAs
@@ -293,12 +296,15 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	if len(identity) > h.maxIdentity {
 		return fmt.Errorf("%w: identity of %d bytes (MaxIdentityBytes %d)", ErrLimit, len(identity), h.maxIdentity)
 	}
+	// The session's methods are called before h.mu is taken: they are
+	// the application's code when it wraps sessions, and may use the hub.
+	sctx, sid, tr := s.Context(), s.ID(), s.Transport()
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return ErrHubClosed
 	}
-	if s.Context().Err() != nil {
+	if sctx.Err() != nil {
 		h.mu.Unlock()
 		return sockjs.ErrClosed
 	}
@@ -306,13 +312,18 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	t := h.topics[topic]
 	if m != nil {
 		if add, in := m.topics[topic]; in {
+			if add != nil && add.failed() {
+				// The store did not record the member: give it again.
+				add = h.queueChangeLocked(topic, h.info(t.members[t.index[s]]), true)
+				m.topics[topic] = add
+			}
 			ready := t.ready
 			h.mu.Unlock()
 			return h.await(ctx, s, ready, add)
 		}
 		if len(m.topics) >= h.maxPerSession {
 			h.mu.Unlock()
-			return fmt.Errorf("%w: session %s is in %d topics (MaxTopicsPerSession)", ErrLimit, s.ID(), len(m.topics))
+			return fmt.Errorf("%w: session %s is in %d topics (MaxTopicsPerSession)", ErrLimit, sid, len(m.topics))
 		}
 	}
 	if t == nil {
@@ -329,11 +340,11 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	}
 	if m == nil {
 		h.seq++
-		m = &member{seq: h.seq, transport: transportOf(s), topics: make(map[string]*presenceChange)}
+		m = &member{seq: h.seq, sid: sid, transport: tr, topics: make(map[string]*presenceChange)}
 		h.sessions[s] = m
 		// If the session closes between the check above and this call,
 		// AfterFunc runs LeaveAll at once (it waits for h.mu).
-		m.stop = context.AfterFunc(s.Context(), func() { h.LeaveAll(s) })
+		m.stop = context.AfterFunc(sctx, func() { h.LeaveAll(s) })
 	}
 	e := entry{s: s, m: m, seq: m.seq, identity: identity}
 	h.memberships++
@@ -347,9 +358,6 @@ func (h *Hub) JoinAs(ctx context.Context, s sockjs.Session, topic, identity stri
 	h.mu.Unlock()
 	return h.await(ctx, s, ready, add)
 }
-
-// transportOf returns the transport of a session.
-func transportOf(s sockjs.Session) sockjs.Transport { return s.Transport() }
 
 // await waits for a topic's subscription to be confirmed, then for the
 // presence store to have recorded the membership (c, nil without a store
@@ -609,9 +617,10 @@ func (h *Hub) Stats() Stats {
 }
 
 // Close empties the hub: every session leaves every topic, and later Join
-// and Publish calls return ErrHubClosed. With a Broker, Close then
-// unsubscribes the hub's topics (within one BrokerTimeout in all) and
-// waits for its goroutine to end; if ctx ends first, the broker calls
+// and Publish calls return ErrHubClosed. With a Broker or a PresenceStore,
+// Close then unsubscribes the hub's topics and removes its members from
+// the store (within one BrokerTimeout in all) and waits for its goroutine
+// to end; if ctx ends first, the broker and store calls
 // under way are cancelled, Close still waits for the goroutine (which then
 // ends promptly) and returns ctx.Err(). Sessions are not closed. Close may
 // be called more than once.
@@ -704,9 +713,13 @@ func (h *Hub) loop() {
 			switch {
 			case want && !have:
 				ctx, cancel := context.WithTimeout(h.runCtx, h.brokerTimeout)
-				sub, err := h.broker.Subscribe(ctx, name, func(raw string) {
-					msg, except := unwrap(raw)
-					h.deliver(name, msg, h.seqOf(except))
+				var sub Subscription
+				err := h.guard("Broker.Subscribe", func() (err error) {
+					sub, err = h.broker.Subscribe(ctx, name, func(raw string) {
+						msg, except := unwrap(raw)
+						h.deliver(name, msg, h.seqOf(except))
+					})
+					return err
 				})
 				cancel()
 				if err != nil {
@@ -747,6 +760,21 @@ func (h *Hub) loop() {
 	}
 }
 
+// guard calls fn, a call to the application's Broker or PresenceStore
+// on the hub's goroutine, and turns a panic in it into an error, logged
+// with its stack: as with a panic in a net/http handler, one bug must not
+// end the process, nor leave the hub's goroutine gone and its Join and
+// Close calls waiting for it.
+func (h *Hub) guard(what string, fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("hub: panic in "+what, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("hub: panic in %s: %v", what, p)
+		}
+	}()
+	return fn()
+}
+
 func (h *Hub) isDone() bool {
 	select {
 	case <-h.done:
@@ -757,7 +785,7 @@ func (h *Hub) isDone() bool {
 }
 
 func (h *Hub) unsubscribe(ctx context.Context, name string, sub Subscription) error {
-	err := sub.Unsubscribe(ctx)
+	err := h.guard("Subscription.Unsubscribe", func() error { return sub.Unsubscribe(ctx) })
 	if err != nil {
 		h.log.Warn("hub: broker unsubscribe failed", "topic", name, "err", err)
 	}

@@ -46,7 +46,8 @@ type PresenceChange struct {
 // that Hub.Presence answers for the whole cluster. Implementations must be
 // safe for concurrent use. A hub calls Update from its one goroutine, with
 // the changes that happened since its last call, in batches; it does not
-// retry a failed Update. A store should therefore keep what it was told
+// retry a failed Update (a panic in Update is recovered, logged and
+// counts as a failure). A store should therefore keep what it was told
 // and converge by itself (redisbroker's store rewrites its members at
 // every refresh), and should forget the members of a process that stopped
 // without leaving after a bounded time. The module
@@ -55,7 +56,9 @@ type PresenceStore interface {
 	// Update records the changes: a Joined member is added to its topic
 	// (replacing any record of the same Member.ID in that topic), the
 	// others are removed. Changes to one member of one topic come in
-	// order.
+	// order. Update must return soon after ctx ends (the hub's
+	// BrokerTimeout, or Close's context): the hub's goroutine, and so
+	// its JoinAs and Close calls, wait for it.
 	Update(ctx context.Context, changes []PresenceChange) error
 	// Members returns up to limit members of the topic and the number
 	// of its members in all.
@@ -215,6 +218,12 @@ func (h *Hub) presenceChangedLocked(topic string, e entry, joined bool) *presenc
 	if h.store == nil {
 		return nil
 	}
+	return h.queueChangeLocked(topic, info, joined)
+}
+
+// queueChangeLocked queues a change for the store (see
+// presenceChangedLocked). h.mu is held.
+func (h *Hub) queueChangeLocked(topic string, info Member, joined bool) *presenceChange {
 	k := changeKey{info.ID, topic}
 	if old := h.changes[k]; old != nil && old.done != nil {
 		close(old.done) // superseded before it reached the store
@@ -229,6 +238,16 @@ func (h *Hub) presenceChangedLocked(topic string, e entry, joined bool) *presenc
 	default:
 	}
 	return c
+}
+
+// failed reports whether the store answered the change with an error.
+func (c *presenceChange) failed() bool {
+	select {
+	case <-c.done:
+		return c.err != nil
+	default:
+		return false
+	}
 }
 
 // queueRemovalsLocked queues the removal of every membership for the
@@ -261,7 +280,7 @@ func (h *Hub) flushPresence(ctx context.Context) {
 	for _, c := range taken {
 		batch = append(batch, c.PresenceChange)
 	}
-	err := h.store.Update(ctx, batch)
+	err := h.guard("PresenceStore.Update", func() error { return h.store.Update(ctx, batch) })
 	if err != nil {
 		h.log.Warn("hub: presence store update failed", "changes", len(batch), "err", err)
 	}

@@ -473,3 +473,28 @@ func TestPresenceStoreClose(t *testing.T) {
 		t.Errorf("JoinAs waiting when the hub closed: %v, want ErrHubClosed", err)
 	}
 }
+
+// TestPresenceJoinRetry: a JoinAs that failed because the store did not
+// record the member can be retried: the repeated JoinAs gives the store
+// the member again, rather than return the first failure forever.
+func TestPresenceJoinRetry(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	st := newMemStore()
+	st.fail = errInjected
+	h := hub.New(&hub.Options{Presence: st})
+	defer h.Close(ctx)
+	s := newFake("a", 0)
+	if err := h.JoinAs(ctx, s, "r", "alice"); !errors.Is(err, errInjected) {
+		t.Fatalf("JoinAs with a failing store: %v", err)
+	}
+	st.mu.Lock()
+	st.fail = nil
+	st.mu.Unlock()
+	if err := h.JoinAs(ctx, s, "r", "alice"); err != nil {
+		t.Fatalf("JoinAs again once the store works: %v", err)
+	}
+	if ms, n, err := h.Presence(ctx, "r", 0); err != nil || n != 1 || len(ms) != 1 || ms[0].Identity != "alice" {
+		t.Errorf("presence after the retry: %+v, %d, %v", ms, n, err)
+	}
+}

@@ -86,7 +86,10 @@ type PresenceOptions struct {
 // All methods are safe for concurrent use. Updates and refreshes are
 // written one at a time, in order (a refresh never adds back a member an
 // update removed); the refresh runs from a time.AfterFunc timer and holds
-// no goroutine between refreshes. Members and Count do not wait for them.
+// no goroutine between refreshes. An Update waiting behind a refresh (a
+// Redis server that does not answer) gives up when its context ends, and
+// its leaves are forgotten all the same: those members expire within TTL.
+// Members and Count do not wait for them.
 type Presence struct {
 	rdb      redis.UniversalClient
 	prefix   string
@@ -94,12 +97,35 @@ type Presence struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	// ioMu orders the writes (Update, refresh) and guards what follows.
-	ioMu    sync.Mutex
+	// ctx is cancelled by Close, which ends a refresh under way.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// io is a one-slot lock (see lock) that orders the writes (Update,
+	// refresh) and guards timer. It is held across their round trips: an
+	// Update waiting for it gives up when its context ends.
+	io    chan struct{}
+	timer *time.Timer
+
+	// mu guards what follows, and is never held across I/O. An Update
+	// changes records before it waits for io, so that a leave whose
+	// write gave up is not refreshed again.
+	mu      sync.Mutex
 	records map[record]string // this process's members → their element in Redis
 	closed  bool
-	timer   *time.Timer
 }
+
+// lock takes p.io, or returns ctx.Err() if ctx ends first.
+func (p *Presence) lock(ctx context.Context) error {
+	select {
+	case p.io <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Presence) unlock() { <-p.io }
 
 // record is one member of one topic.
 type record struct{ topic, id string }
@@ -118,8 +144,10 @@ func NewPresence(rdb redis.UniversalClient, opts *PresenceOptions) *Presence {
 		prefix:  o.Prefix,
 		ttl:     o.TTL,
 		log:     o.Logger,
+		io:      make(chan struct{}, 1),
 		records: make(map[record]string),
 	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if p.prefix == "" {
 		p.prefix = DefaultPrefix
 	}
@@ -130,9 +158,9 @@ func NewPresence(rdb redis.UniversalClient, opts *PresenceOptions) *Presence {
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
-	p.ioMu.Lock() // refresh reads p.timer under it
+	p.io <- struct{}{} // refresh reads p.timer under it
 	p.timer = time.AfterFunc(p.interval, p.refresh)
-	p.ioMu.Unlock()
+	p.unlock()
 	return p
 }
 
@@ -145,9 +173,9 @@ func millis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 // changes are kept by the store before they are sent, so a member whose
 // join failed to reach Redis is added by the next refresh.
 func (p *Presence) Update(ctx context.Context, changes []hub.PresenceChange) error {
-	p.ioMu.Lock()
-	defer p.ioMu.Unlock()
+	p.mu.Lock()
 	if p.closed {
+		p.mu.Unlock()
 		return ErrClosed
 	}
 	now := time.Now()
@@ -174,10 +202,15 @@ func (p *Presence) Update(ctx context.Context, changes []hub.PresenceChange) err
 		p.records[r] = elem
 		touched[key] = struct{}{}
 	}
+	p.mu.Unlock()
 	for key := range touched {
 		pipe.PExpire(ctx, key, 2*p.ttl)
 		pipe.ZRemRangeByScore(ctx, key, "-inf", millis(now))
 	}
+	if err := p.lock(ctx); err != nil {
+		return fmt.Errorf("redisbroker: presence update: %w", err)
+	}
+	defer p.unlock()
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("redisbroker: presence update: %w", err)
 	}
@@ -187,16 +220,29 @@ func (p *Presence) Update(ctx context.Context, changes []hub.PresenceChange) err
 // refresh runs from the timer: it rewrites the expiry of every member of
 // this process.
 func (p *Presence) refresh() {
-	p.ioMu.Lock()
-	defer p.ioMu.Unlock()
+	p.io <- struct{}{}
+	defer p.unlock()
+	p.mu.Lock()
 	if p.closed {
+		p.mu.Unlock()
 		return
 	}
+	records := make([]struct {
+		r    record
+		elem string
+	}, 0, len(p.records))
+	for r, elem := range p.records {
+		records = append(records, struct {
+			r    record
+			elem string
+		}{r, elem})
+	}
+	p.mu.Unlock()
 	defer p.timer.Reset(p.interval)
-	if len(p.records) == 0 {
+	if len(records) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.interval)
+	ctx, cancel := context.WithTimeout(p.ctx, p.interval)
 	defer cancel()
 	now := time.Now()
 	expiry := float64(now.Add(p.ttl).UnixMilli())
@@ -210,7 +256,8 @@ func (p *Presence) refresh() {
 		return err
 	}
 	var err error
-	for r, elem := range p.records {
+	for _, rec := range records {
+		r, elem := rec.r, rec.elem
 		key := p.key(r.topic)
 		if _, ok := touched[key]; !ok {
 			touched[key] = struct{}{}
@@ -228,7 +275,7 @@ func (p *Presence) refresh() {
 		err = flush()
 	}
 	if err != nil {
-		p.log.Warn("redisbroker: presence refresh failed", "members", len(p.records), "err", err)
+		p.log.Warn("redisbroker: presence refresh failed", "members", len(records), "err", err)
 	}
 }
 
@@ -270,12 +317,17 @@ func (p *Presence) Count(ctx context.Context, topic string) (int, error) {
 	return int(n), nil
 }
 
-// Close stops refreshing. Members still recorded stay in Redis until they
-// expire: close the hubs first, which remove theirs. Later calls do
+// Close stops refreshing and waits for the write under way to end: a
+// refresh stuck on a Redis server that does not answer ends at its timeout,
+// TTL/3, or sooner if the client honours its context's cancellation. Members still recorded stay in Redis until
+// they expire: close the hubs first, which remove theirs. Later calls do
 // nothing.
 func (p *Presence) Close() error {
-	p.ioMu.Lock()
-	defer p.ioMu.Unlock()
+	p.cancel()
+	p.io <- struct{}{}
+	defer p.unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if !p.closed {
 		p.closed = true
 		p.timer.Stop()

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,77 @@ func TestPresenceClosed(t *testing.T) {
 	err := p.Update(t.Context(), []hub.PresenceChange{{Topic: "t", Member: hub.Member{ID: "x"}, Joined: true}})
 	if !errors.Is(err, redisbroker.ErrClosed) {
 		t.Errorf("Update after Close: %v", err)
+	}
+}
+
+// TestPresenceStalledRefresh: a refresh stuck on a Redis connection that
+// stopped answering holds the store's write lock for its whole timeout
+// (TTL/3); an Update waiting behind it (the hub's goroutine, so Join and
+// Close) must still give up when its own context ends. Close waits for the
+// refresh, at most until its timeout.
+func TestPresenceStalledRefresh(t *testing.T) {
+	needRedis(t)
+	t.Parallel()
+	px := newProxy(t, redisAddr)
+	rdb := redis.NewClient(&redis.Options{Addr: px.addr(), MaxRetries: -1, ContextTimeoutEnabled: true, ReadTimeout: time.Minute})
+	defer rdb.Close()
+	const ttl = 9 * time.Second // a refresh at 3 s, with a timeout of 3 s
+	start := time.Now()
+	p := redisbroker.NewPresence(rdb, &redisbroker.PresenceOptions{Prefix: "stall:", TTL: ttl})
+	defer p.Close()
+	join := []hub.PresenceChange{{Topic: "t", Member: hub.Member{ID: "a"}, Joined: true}}
+	if err := p.Update(deadline(t, 5*time.Second), join); err != nil {
+		t.Fatal(err)
+	}
+	px.stall() // the pool's connection: the refresh takes it and hangs
+	time.Sleep(ttl/3 + 300*time.Millisecond - time.Since(start))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	t0 := time.Now()
+	p.Update(ctx, []hub.PresenceChange{{Topic: "t", Member: hub.Member{ID: "b"}, Joined: true}})
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("Update with a 200 ms context took %v behind a stalled refresh", d)
+	}
+	t0 = time.Now()
+	p.Close()
+	if d := time.Since(t0); d > ttl/3+2*time.Second {
+		t.Errorf("Close took %v behind a stalled refresh (timeout %v)", d, ttl/3)
+	}
+}
+
+// TestPresenceLeaveBehindStalledRefresh: a leave whose Update gave up
+// behind a stalled refresh (its context ended) is still forgotten by the
+// store: the member is not refreshed again, so it expires within TTL
+// instead of staying listed for as long as the process lives.
+func TestPresenceLeaveBehindStalledRefresh(t *testing.T) {
+	needRedis(t)
+	t.Parallel()
+	px := newProxy(t, redisAddr)
+	rdb := redis.NewClient(&redis.Options{Addr: px.addr(), MaxRetries: -1, ContextTimeoutEnabled: true, ReadTimeout: time.Minute})
+	defer rdb.Close()
+	direct := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer direct.Close()
+	const ttl = 3 * time.Second // refreshes at 1 s (stalled until 2 s), then 3 s
+	start := time.Now()
+	p := redisbroker.NewPresence(rdb, &redisbroker.PresenceOptions{Prefix: "stall2:", TTL: ttl})
+	defer p.Close()
+	m := hub.Member{ID: "a"}
+	if err := p.Update(deadline(t, 5*time.Second), []hub.PresenceChange{{Topic: "t", Member: m, Joined: true}}); err != nil {
+		t.Fatal(err)
+	}
+	joined := time.Now() // its expiry: joined + TTL
+	px.stall()
+	time.Sleep(ttl/3 + 200*time.Millisecond - time.Since(start))
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	p.Update(ctx, []hub.PresenceChange{{Topic: "t", Member: m}}) // gives up
+	time.Sleep(ttl + 500*time.Millisecond - time.Since(joined))  // past its expiry, after the next refresh (3 s)
+	n, err := direct.ZCount(t.Context(), "stall2:presence:t", "("+strconv.FormatInt(time.Now().UnixMilli(), 10), "+inf").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d member(s) still live in Redis after leaving and TTL: the refresh keeps the ghost", n)
 	}
 }

@@ -144,6 +144,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready chan<- stri
 			cancel()
 		}
 	}()
+	// On every return: the hub closed (before the store and the broker,
+	// deferred above), so the watcher's goroutine has ended. The normal
+	// shutdown below does this first, with a deadline.
+	defer func() {
+		h.Close(context.Background())
+		<-announced
+	}()
 
 	members := func(ctx context.Context, room string) (memberList, error) {
 		ms, total, err := h.Presence(ctx, room, maxListed)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -264,4 +265,18 @@ func TestChatRedis(t *testing.T) {
 	bob.c.Close(1000, "")
 	alice.expect(event{Type: "leave", Nick: "bob", Node: "B"})
 	eventuallyMembers(t, a, room, "alice@A")
+}
+
+// TestListenError: run returns the error when it cannot listen, and leaves
+// no goroutine behind (the hub's watcher goroutine included: goleak).
+func TestListenError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := run(t.Context(), []string{"-addr", ln.Addr().String()}, io.Discard, nil); err == nil {
+		t.Fatal("run on a busy address: no error")
+	}
+	goleak.VerifyNone(t)
 }
