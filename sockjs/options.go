@@ -165,10 +165,10 @@ type Options struct {
 	//
 	// Accept holds the opening request, and any other request for the
 	// session waits for it: keep it short. Nothing drains the session's
-	// queue before Accept returns, so Send there blocks once
-	// MaxQueuedBytes are queued (TrySend returns ErrQueueFull instead).
-	// Recv inside Accept does not wait: with nothing queued it returns
-	// ErrNotOpen.
+	// queue before Accept returns, so Send there does not wait: once
+	// MaxQueuedBytes are queued it returns ErrQueueFull, as TrySend does.
+	// Recv inside Accept does not wait either: with nothing queued it
+	// returns ErrNotOpen.
 	Accept func(s Session) error
 
 	// CookieNeeded turns on JSESSIONID handling, for load balancers that

@@ -41,6 +41,7 @@ type Session interface {
 	// Send queues a message for the client. It blocks while the session's
 	// outbound queue holds Options.MaxQueuedBytes, until there is room, the
 	// session closes (a *CloseError is returned) or ctx ends (ctx.Err()).
+	// Inside Options.Accept it does not wait: it returns ErrQueueFull.
 	Send(ctx context.Context, msg string) error
 	// Close closes the session with a close frame c[code,"reason"]. Use a
 	// code of 1000 or 3000-4999. Only the first call has an effect; it

@@ -206,7 +206,9 @@ func (s *Session) Context() context.Context { return s.ctx }
 // Send queues msg for the client. It blocks while the outbound queue holds
 // MaxQueuedBytes or more, until space frees, the session closes (the close
 // error is returned) or ctx ends (ctx.Err() is returned). A message larger
-// than the whole bound is accepted when the queue is empty.
+// than the whole bound is accepted when the queue is empty. While
+// Config.Accept runs, nothing drains the queue, so Send does not wait: it
+// returns ErrQueueFull.
 func (s *Session) Send(ctx context.Context, msg string) error {
 	for {
 		s.mu.Lock()
@@ -222,6 +224,13 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 			s.mu.Unlock()
 			s.wake(push, ow)
 			return nil
+		}
+		if s.accepting {
+			// Nothing drains the queue before Accept returns: waiting
+			// would block it for good (a websocket has no disconnect
+			// timer to end the wait).
+			s.mu.Unlock()
+			return ErrQueueFull
 		}
 		space := s.outSpace.wait()
 		s.mu.Unlock()
