@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -92,7 +93,21 @@ func (c gorillaConn) ReadMessage() ([]byte, *[]byte, error) {
 
 func (c gorillaConn) WriteText(p []byte) error { return c.WriteMessage(websocket.TextMessage, p) }
 
+// maxCloseReason is what a close frame holds of a reason: a control
+// frame's 125 bytes less the 2 of the code.
+const maxCloseReason = 123
+
+// WriteClose sends a close frame. A longer reason is cut, on a UTF-8
+// boundary, to maxCloseReason bytes: gorilla refuses a longer control
+// frame, and the client would get no close frame at all.
 func (c gorillaConn) WriteClose(code int, reason string) error {
+	if len(reason) > maxCloseReason {
+		n := maxCloseReason
+		for n > 0 && !utf8.RuneStart(reason[n]) {
+			n--
+		}
+		reason = reason[:n]
+	}
 	return c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), c.controlDeadline())
 }
 
