@@ -159,7 +159,16 @@ var sessionTransports = map[string]bool{"websocket": true, "xhr": true, "xhr_sen
 // segments, and shorter than p) whose removal leaves a path the service
 // answers.
 func unstrippedPrefix(p string) (string, bool) {
-	for k := 1; k < len(p); k++ {
+	// A path the service answers has at most 3 segments: only the last 3
+	// slashes can start one, so a URL of many segments costs its length,
+	// not its length squared.
+	from := len(p)
+	for range 3 {
+		if j := strings.LastIndexByte(p[:from], '/'); j > 0 {
+			from = j
+		}
+	}
+	for k := max(1, from); k < len(p); k++ {
 		if p[k] != '/' {
 			continue
 		}
