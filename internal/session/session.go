@@ -316,9 +316,13 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 			return "", err
 		}
 		if p := s.puller; p != nil && (s.read == ReadFree || s.read == ReadParked) {
-			if err := ctx.Err(); err != nil {
-				s.mu.Unlock()
-				return "", err
+			// The session's own context ends only once s.closed is set,
+			// checked above: asking it costs a lock per message for nothing.
+			if ctx != s.ctx {
+				if err := ctx.Err(); err != nil {
+					s.mu.Unlock()
+					return "", err
+				}
 			}
 			if s.read == ReadFree {
 				s.setRead(ReadPulling)
