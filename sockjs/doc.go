@@ -40,8 +40,13 @@
 // ctx.Err() and loses nothing. A session whose function waits in Recv costs
 // no goroutine besides the function's own: on a websocket, Recv reads the
 // connection itself. A function that never calls Recv still has its
-// connection read, so its client's close is noticed. Send only queues: it
-// never writes to the network itself.
+// connection read, so its client's close is noticed. Send queues; on a
+// plain (not TLS) websocket whose session has been quiet, it also writes
+// the frame itself with one system call that does not wait for the client
+// (what the socket does not take goes to a writer goroutine), which spares
+// a goroutine hand-off per message. TrySend and Close only queue: a
+// goroutine broadcasting with TrySend never writes to the clients it
+// reaches.
 // No lock is held while writing to a client or while calling the
 // application, so a slow client delays only its own session.
 //

@@ -77,7 +77,10 @@ func (s *Server) setupConn(conn msgConn, sess *session.Session, rcv *session.Rec
 	// beat reads w.hb.
 	w.hb = time.AfterFunc(time.Duration(math.MaxInt64), w.beat)
 	w.hb.Reset(min(reapInterval, w.heartbeat))
-	rcv.SetPush(w.kick)
+	if gc, ok := conn.(gorillaConn); ok {
+		w.pc = gc.pc // nil over TLS: no socket to try without waiting
+	}
+	rcv.SetPush(w.kick, w.sendPush)
 	if r.pc != nil {
 		rcv.SetPuller(r)
 	}

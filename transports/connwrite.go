@@ -25,12 +25,22 @@ import (
 // The role is a claim, not a lock: nobody waits for it, so a stalled
 // client never blocks a sender, and batching survives under load. Whoever
 // claims the role while a writer goroutine exists hands it to that writer.
+//
+// A Send to a quiet websocket session is written by Send's own goroutine
+// (sendPush), which saves the hand-off to a writer goroutine that would
+// otherwise cost more than the write: it takes the role only if it is
+// free, no writer goroutine exists and nothing was written for inlineGap,
+// writes one frame without waiting for the socket (see pooledReadConn's
+// Write), and gives whatever the socket did not take, and whatever was
+// queued meanwhile, to a writer goroutine. A session that writes often
+// keeps its writer, which batches.
 // internal/session/model/writerole.pml models the role for the Spin model
 // checker (one writer at a time, at most one writer goroutine, no frame
 // left unwritten, no writer kept from retiring).
 type connWriter struct {
 	srv       *Server
 	conn      msgConn
+	pc        *pooledReadConn // where Send may write inline (plain websockets), or nil
 	framed    bool
 	rcv       *session.Receiver
 	rd        *connReader
@@ -64,6 +74,12 @@ func (w *connWriter) kick() {
 		w.wake <- struct{}{} // never blocks: one token per hand-over
 		return
 	}
+	w.startWriter()
+}
+
+// startWriter starts a writer goroutine and gives it the role, which the
+// caller holds; there is no writer goroutine.
+func (w *connWriter) startWriter() {
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -74,6 +90,79 @@ func (w *connWriter) kick() {
 	w.mu.Unlock()
 	w.alive = true
 	go w.runThenRead()
+}
+
+// inlineGap is how long a session must have written nothing for Send to
+// write inline. A session that writes more often is streaming: its writer
+// goroutine batches what the application sends meanwhile into one frame,
+// which costs less per message than a system call each.
+const inlineGap = 20 * time.Microsecond
+
+// sendPush is Send's push: kick, except that a quiet session's frame is
+// written by the caller, without waiting for the socket (see connWriter).
+// TrySend, Close and heartbeats kick: a broadcaster's goroutine does not
+// write to the sessions it reaches.
+func (w *connWriter) sendPush() {
+	if w.pc == nil {
+		w.kick()
+		return
+	}
+	if !w.writing.CompareAndSwap(false, true) {
+		return // the current writer will see the new frame
+	}
+	if w.alive {
+		w.wake <- struct{}{}
+		return
+	}
+	if monoNow()-time.Duration(w.lastWrite.Load()) < inlineGap {
+		w.startWriter() // busy: batch
+		return
+	}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		w.writing.Store(false)
+		return
+	}
+	w.wg.Add(1) // stop waits for this write as for a writer goroutine's
+	w.mu.Unlock()
+	w.pc.BeginNonblocking()
+	ok := w.drain(1)
+	carrying := w.pc.EndNonblocking()
+	w.wg.Done()
+	switch {
+	case !ok && carrying:
+		w.flushLater() // the close frame, or the end of a frame before it
+	case !ok:
+		w.rd.adopt(true) // closed or failed: make sure the end is read
+	case carrying:
+		w.startWriter() // it writes the rest first
+	default:
+		w.writing.Store(false)
+		if w.wanted() {
+			w.kick()
+		}
+	}
+}
+
+// flushLater puts carried bytes on the socket from a goroutine of their
+// own, after the session's last frame was written inline: the role is
+// kept, nothing follows.
+func (w *connWriter) flushLater() {
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return // the connection is closed
+	}
+	w.wg.Add(1)
+	w.mu.Unlock()
+	go func() {
+		defer w.wg.Done()
+		if w.pc.Flush(w.srv.cfg.WriteTimeout) != nil {
+			w.conn.Close()
+		}
+		w.rd.adopt(true)
+	}()
 }
 
 // flushInline takes the write role, if it is free, and writes what is
@@ -98,7 +187,7 @@ func (w *connWriter) flushInline() {
 	}
 	w.wg.Add(1) // stop waits for this write as for a writer goroutine's
 	w.mu.Unlock()
-	ok := w.drain()
+	ok := w.drain(-1)
 	w.wg.Done()
 	if !ok {
 		w.rd.adopt(true) // closed or failed: make sure the end is read
@@ -151,7 +240,7 @@ func (w *connWriter) wanted() bool { return w.rcv.Pending() || w.beatDue.Load() 
 // session ends, or the reaper retires it.
 func (w *connWriter) run() {
 	for {
-		if !w.drain() {
+		if !w.drain(-1) {
 			return // closed or failed: the role is kept, nothing more is written
 		}
 		w.writing.Store(false)
@@ -190,12 +279,17 @@ func (w *connWriter) run() {
 	}
 }
 
-// drain writes until there is nothing left. It reports false when the
+// drain writes until there is nothing left, or max frames (max < 0: no
+// limit), after any bytes an inline write left. It reports false when the
 // session's writing is over (a close frame was written, or a write failed).
-func (w *connWriter) drain() bool {
+func (w *connWriter) drain(max int) bool {
+	if w.pc != nil && w.pc.Flush(w.srv.cfg.WriteTimeout) != nil {
+		w.fail()
+		return false
+	}
 	buf := getBuf()
 	defer putBuf(buf)
-	for {
+	for ; max != 0; max-- {
 		f, ok := w.rcv.Poll()
 		if !ok {
 			if !w.beatDue.Swap(false) {
@@ -219,10 +313,7 @@ func (w *connWriter) drain() bool {
 			}
 		}
 		if err != nil {
-			w.conn.Close()
-			// Closing the session also frees a background reader waiting
-			// in Deliver for the application to make room.
-			w.rd.sess.Close(session.Interrupted.Code, session.Interrupted.Reason)
+			w.fail()
 			return false
 		}
 		if f.Kind == session.CloseFrame {
@@ -241,6 +332,15 @@ func (w *connWriter) drain() bool {
 		}
 		w.lastWrite.Store(int64(now))
 	}
+	return true
+}
+
+// fail ends the session after a failed write.
+func (w *connWriter) fail() {
+	w.conn.Close()
+	// Closing the session also frees a background reader waiting in
+	// Deliver for the application to make room.
+	w.rd.sess.Close(session.Interrupted.Code, session.Interrupted.Reason)
 }
 
 // write puts one frame on the wire under the write deadline.

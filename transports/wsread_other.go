@@ -5,6 +5,7 @@ package transports
 import (
 	"bufio"
 	"net"
+	"time"
 )
 
 // pooledReadConn needs a file descriptor to wait on; elsewhere gorilla
@@ -20,3 +21,9 @@ func (*pooledReadConn) wait() {}
 
 func (*pooledReadConn) ready() bool    { return true }
 func (*pooledReadConn) forgetTimeout() {}
+
+// Writes never go around the connection's own Write here: connWriter
+// writes inline only where newPooledReadConn gives it a pooledReadConn.
+func (*pooledReadConn) BeginNonblocking()         {}
+func (*pooledReadConn) EndNonblocking() bool      { return false }
+func (*pooledReadConn) Flush(time.Duration) error { return nil }

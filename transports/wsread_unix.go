@@ -8,7 +8,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // pooledReadConn is the connection gorilla reads a websocket from. It waits
@@ -29,6 +32,16 @@ type pooledReadConn struct {
 	n       int   // result of the last readFD
 	err     error // result of the last readFD
 	later   error // an error found by wait, for the next Read
+
+	// The write side (see Write): every write to the connection goes
+	// through wmu, in the order the writers take it.
+	wmu      sync.Mutex
+	nonblock atomic.Bool // set by the write role's holder around an inline write
+	carry    *[]byte     // bytes accepted by a non-blocking Write, not yet on the socket; guarded by wmu
+	wrote    int         // result of the last writeFD
+	werr     error       // result of the last writeFD
+	wp       []byte      // argument of the next writeFD
+	writeFD  func(fd uintptr) bool
 }
 
 // newPooledReadConn wraps conn, or returns nil when conn has no file
@@ -44,6 +57,7 @@ func newPooledReadConn(conn net.Conn) *pooledReadConn {
 	}
 	c := &pooledReadConn{Conn: conn, rc: rc}
 	c.readFD = c.read
+	c.writeFD = c.writeOnce
 	return c
 }
 
@@ -139,4 +153,133 @@ func (c *pooledReadConn) forgetTimeout() {
 	if errors.Is(c.later, os.ErrDeadlineExceeded) {
 		c.later = nil
 	}
+}
+
+// Writes. gorilla writes every frame with one or two calls to Write,
+// holding its own write lock, so frames never interleave on the socket;
+// the write role's holder, the reader answering a ping and gorilla's close
+// handler are the writers. Between BeginNonblocking and EndNonblocking
+// (the write role's holder writing from Send's goroutine, see
+// connWriter.sendPush) a Write does not wait for the socket: what the
+// socket does not take at once is kept in carry and Write reports success.
+//
+// Invariant: the bytes reach the socket in the order of the Write calls.
+// carry, when not empty, holds the oldest bytes not yet on the socket;
+// every Write puts carry on the socket before its own bytes (a
+// non-blocking one appends to carry instead if carry is still not empty),
+// and EndNonblocking reports a non-empty carry, so that its caller has a
+// goroutine that may wait put it on the socket (Flush). All of it happens
+// under wmu.
+
+// Write writes p after whatever is carried.
+func (c *pooledReadConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.nonblock.Load() {
+		return c.writeNonblocking(p)
+	}
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+// BeginNonblocking makes Writes stop waiting for the socket.
+func (c *pooledReadConn) BeginNonblocking() { c.nonblock.Store(true) }
+
+// EndNonblocking makes Writes wait for the socket again and reports
+// whether bytes are carried: the caller must then have them flushed.
+func (c *pooledReadConn) EndNonblocking() (carrying bool) {
+	c.wmu.Lock()
+	c.nonblock.Store(false)
+	carrying = c.carry != nil
+	c.wmu.Unlock()
+	return carrying
+}
+
+// Flush puts carried bytes on the socket, waiting for it at most timeout.
+func (c *pooledReadConn) Flush(timeout time.Duration) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.carry == nil {
+		return nil
+	}
+	c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	return c.flushLocked()
+}
+
+// flushLocked writes carry, waiting for the socket under the deadline
+// already set. wmu is held.
+func (c *pooledReadConn) flushLocked() error {
+	if c.carry == nil {
+		return nil
+	}
+	b := c.carry
+	c.carry = nil
+	_, err := c.Conn.Write(*b)
+	putBuf(b)
+	return err
+}
+
+// writeNonblocking writes what the socket takes of carry and then p at
+// once, and carries the rest. wmu is held.
+func (c *pooledReadConn) writeNonblocking(p []byte) (int, error) {
+	if c.carry != nil {
+		n, err := c.writeNow(*c.carry)
+		if err != nil {
+			return 0, err
+		}
+		if n < len(*c.carry) {
+			rest := copy(*c.carry, (*c.carry)[n:])
+			*c.carry = append((*c.carry)[:rest], p...)
+			return len(p), nil
+		}
+		putBuf(c.carry)
+		c.carry = nil
+	}
+	n, err := c.writeNow(p)
+	if err != nil {
+		return n, err
+	}
+	if n < len(p) {
+		c.carry = getBuf()
+		*c.carry = append((*c.carry)[:0], p[n:]...)
+	}
+	return len(p), nil
+}
+
+// writeNow makes one attempt at writing p, without waiting: n is what the
+// socket took, maybe 0.
+func (c *pooledReadConn) writeNow(p []byte) (int, error) {
+	c.wp = p
+	err := c.rc.Write(c.writeFD)
+	c.wp = nil
+	if err == nil {
+		err = c.werr
+	}
+	if err == syscall.EAGAIN {
+		return c.wrote, nil
+	}
+	if err != nil {
+		return c.wrote, &net.OpError{Op: "write", Net: "tcp", Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", err)}
+	}
+	return c.wrote, nil
+}
+
+// writeOnce is RawConn.Write's callback: one write system call, retried
+// only when interrupted; it never asks to wait.
+func (c *pooledReadConn) writeOnce(fd uintptr) bool {
+	var n int
+	var err error
+	for {
+		n, err = syscall.Write(int(fd), c.wp)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if n < 0 {
+		n = 0
+	}
+	c.wrote, c.werr = n, err
+	return true
 }

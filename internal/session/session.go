@@ -98,6 +98,7 @@ type Session struct {
 	closed      *CloseError
 	receiver    *Receiver
 	push        func()      // the attached push receiver's kick, if any
+	sendPush    func()      // the same receiver's kick for Send
 	puller      Puller      // the attached push receiver's reader, if Recv may read
 	read        ReadState   // who reads the connection, when there is a puller
 	recvWaiters int         // Recv callers waiting on inWake
@@ -220,7 +221,7 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 		if s.outBytes == 0 || s.outBytes+cost(len(msg)) <= s.table.cfg.MaxQueuedBytes {
 			s.out = append(s.out, Message{Text: msg})
 			s.outBytes += cost(len(msg))
-			push, ow := s.push, s.outWake
+			push, ow := s.sendPush, s.outWake
 			s.mu.Unlock()
 			s.wake(push, ow)
 			return nil
@@ -608,14 +609,18 @@ func (s *Session) AttachPush() (*Receiver, error) {
 	return r, nil
 }
 
-// SetPush installs a push receiver's kick: from now on, whenever there is
-// something to write (Send, TrySend, Close), the session calls push. push
-// is called without the session's lock held and must not wait on the
-// connection: the caller may be broadcasting to many sessions.
-func (r *Receiver) SetPush(push func()) {
+// SetPush installs a push receiver's kicks: from now on, whenever there
+// is something to write, the session calls sendPush after a Send, push
+// after anything else (TrySend, Close, Accept's end). Both are called
+// without the session's lock held and must not wait on the connection:
+// the caller may be broadcasting to many sessions. sendPush may write
+// without waiting (Send's caller expects to be held up at most by a full
+// queue); push should leave the writing to another goroutine (TrySend's
+// caller is often a broadcaster, whose time is every session's).
+func (r *Receiver) SetPush(push, sendPush func()) {
 	r.s.mu.Lock()
 	if r.s.receiver == r {
-		r.s.push = push
+		r.s.push, r.s.sendPush = push, sendPush
 	}
 	r.s.mu.Unlock()
 }
@@ -638,7 +643,7 @@ func (r *Receiver) Release(cause *CloseError) {
 	s.mu.Lock()
 	if s.receiver == r {
 		s.receiver = nil
-		s.push = nil
+		s.push, s.sendPush = nil, nil
 		s.puller = nil
 		s.detachEv.notify()
 	}
