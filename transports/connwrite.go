@@ -10,33 +10,46 @@ import (
 	"github.com/go-sockjs/sockjs/internal/session"
 )
 
-// connWriter writes a push session's frames from one writer goroutine that
-// exists only while the session is busy. When there is something to write
-// (Send, TrySend, Close, a heartbeat), whoever queued it claims the write
-// role; if the session's writer goroutine is parked the role is handed to
-// it, otherwise one is started. The writer drains the queue, batching
-// whatever was queued meanwhile into one frame, and parks. Parked writers
-// are retired by the server's reaper within 100 ms, so an idle session has
-// no writer goroutine, while a busy one keeps its writer (and the stack it
-// grew on the write path) from message to message. A writer that ends while
-// nobody holds the read role becomes the session's background reader (see
+// connWriter writes a push session's frames. Whoever has something to
+// write (Send, TrySend, Close, a heartbeat) claims the write role, if it
+// is free, and either writes itself or hands the role to a writer
+// goroutine, which drains the queue, batching whatever was queued
+// meanwhile into one frame, and parks. A parked writer is retired by the
+// server's reaper within 100 ms, so an idle session has no writer
+// goroutine, while a busy one keeps its writer (and the stack it grew on
+// the write path) from message to message. A writer that ends while nobody
+// holds the read role becomes the session's background reader (see
 // connReader).
 //
 // The role is a claim, not a lock: nobody waits for it, so a stalled
-// client never blocks a sender, and batching survives under load. Whoever
-// claims the role while a writer goroutine exists hands it to that writer.
+// client never blocks a sender, and batching survives under load. A
+// writer parks by setting parked before it releases the role; a claimant
+// that clears parked (which it may do only while holding the role) owes
+// that writer the role and sends it through wake, which never blocks (one
+// token per clear). A parked writer retires by clearing parked itself; if
+// a claimant cleared it first, the role is on its way and the writer takes
+// it. So the role is handed only to a writer that will take it, and a
+// writer waits only for a role that is coming; an inline writer leaves
+// parked alone, and a parked writer simply goes on waiting or retires.
+// There is at most one writer goroutine: one is started only by a
+// claimant that found none parked, and only the role's holder parks.
+// Whoever ends the session's writing (a close frame, a failed write) keeps
+// the role, so nothing is written after it.
 //
-// A Send to a quiet websocket session is written by Send's own goroutine
-// (sendPush), which saves the hand-off to a writer goroutine that would
-// otherwise cost more than the write: it takes the role only if it is
-// free, no writer goroutine exists and nothing was written for inlineGap,
-// writes one frame without waiting for the socket (see pooledReadConn's
-// Write), and gives whatever the socket did not take, and whatever was
-// queued meanwhile, to a writer goroutine. A session that writes often
-// keeps its writer, which batches.
+// Who writes:
+//   - Send to a quiet plain websocket session (sendPush): Send's own
+//     goroutine, one frame, without waiting for the socket (see
+//     pooledReadConn's Write); whatever the socket did not take, and
+//     whatever was queued meanwhile, goes to a writer goroutine. This
+//     spares a goroutine hand-off per message, which costs more than the
+//     write. Quiet means nothing was written for inlineGap: a session
+//     that writes more often is streaming, and its writer batches.
+//   - The open frame: the upgrading request's goroutine (flushInline).
+//   - Everything else: a writer goroutine.
+//
 // internal/session/model/writerole.pml models the role for the Spin model
-// checker (one writer at a time, at most one writer goroutine, no frame
-// left unwritten, no writer kept from retiring).
+// checker (one writer at a time, a hand-over never blocks, no frame left
+// unwritten, every parked writer can retire).
 type connWriter struct {
 	srv       *Server
 	conn      msgConn
@@ -50,8 +63,8 @@ type connWriter struct {
 	hb        *time.Timer // fires a heartbeat delay after the last write, or a little later
 
 	writing   atomic.Bool   // the write role
-	alive     bool          // a writer goroutine exists; guarded by the role
-	wake      chan struct{} // hands the role to the parked writer
+	parked    atomic.Bool   // a writer goroutine waits for the role
+	wake      chan struct{} // one slot: hands the role to the parked writer
 	done      chan struct{} // closed by stop: a parked writer ends
 	beatDue   atomic.Bool   // the connection has been silent for the heartbeat delay
 	lastWrite atomic.Int64  // monoNow of the last frame written
@@ -60,43 +73,56 @@ type connWriter struct {
 	mu      sync.Mutex // guards stopped, hb.Reset, closer and wg.Add
 	stopped bool
 	ended   bool           // done is closed
-	wg      sync.WaitGroup // the writer goroutine, or an inline write
+	wg      sync.WaitGroup // writer goroutines and inline writes
 	closer  *time.Timer    // after our close frame: cut the connection if the client does not answer
 }
 
-// kick is the session's push: it claims the write role if free and gives
-// it to the writer goroutine, starting one if there is none.
+// kick is the session's push: it claims the write role if free and hands
+// it to the parked writer, or starts one.
 func (w *connWriter) kick() {
 	if !w.writing.CompareAndSwap(false, true) {
 		return // the current writer will see the new frame
 	}
-	if w.alive {
-		w.wake <- struct{}{} // never blocks: one token per hand-over
+	w.handOver()
+}
+
+// handOver gives the role, which the caller holds, to the parked writer,
+// or to a new one when none is parked.
+func (w *connWriter) handOver() {
+	if w.parked.CompareAndSwap(true, false) {
+		w.wake <- struct{}{} // never blocks: one token per clear
 		return
 	}
 	w.startWriter()
 }
 
-// startWriter starts a writer goroutine and gives it the role, which the
-// caller holds; there is no writer goroutine.
+// startWriter starts a writer goroutine holding the role, which the
+// caller holds.
 func (w *connWriter) startWriter() {
+	if !w.enter() {
+		return // stopped: the role is kept, nothing more is written
+	}
+	go w.runThenRead()
+}
+
+// enter counts a writer (a goroutine, or an inline write) for stop to
+// wait for, unless the writer is stopped.
+func (w *connWriter) enter() bool {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.stopped {
-		w.mu.Unlock()
-		w.writing.Store(false)
-		return
+		return false
 	}
 	w.wg.Add(1)
-	w.mu.Unlock()
-	w.alive = true
-	go w.runThenRead()
+	return true
 }
 
 // inlineGap is how long a session must have written nothing for Send to
 // write inline. A session that writes more often is streaming: its writer
 // goroutine batches what the application sends meanwhile into one frame,
-// which costs less per message than a system call each.
-const inlineGap = 20 * time.Microsecond
+// which costs less per message than a system call each. The gap is
+// shorter than any round trip through a client.
+const inlineGap = 5 * time.Microsecond
 
 // sendPush is Send's push: kick, except that a quiet session's frame is
 // written by the caller, without waiting for the socket (see connWriter).
@@ -110,22 +136,13 @@ func (w *connWriter) sendPush() {
 	if !w.writing.CompareAndSwap(false, true) {
 		return // the current writer will see the new frame
 	}
-	if w.alive {
-		w.wake <- struct{}{}
-		return
-	}
 	if monoNow()-time.Duration(w.lastWrite.Load()) < inlineGap {
-		w.startWriter() // busy: batch
+		w.handOver() // streaming: batch
 		return
 	}
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		w.writing.Store(false)
+	if !w.enter() {
 		return
 	}
-	w.wg.Add(1) // stop waits for this write as for a writer goroutine's
-	w.mu.Unlock()
 	w.pc.BeginNonblocking()
 	ok := w.drain(1)
 	carrying := w.pc.EndNonblocking()
@@ -136,12 +153,18 @@ func (w *connWriter) sendPush() {
 	case !ok:
 		w.rd.adopt(true) // closed or failed: make sure the end is read
 	case carrying:
-		w.startWriter() // it writes the rest first
+		w.handOver() // the writer writes the rest first
 	default:
-		w.writing.Store(false)
-		if w.wanted() {
-			w.kick()
-		}
+		w.release()
+	}
+}
+
+// release gives the role up, and claims it back for a writer if frames
+// were queued meanwhile: their queuer may have found the role held.
+func (w *connWriter) release() {
+	w.writing.Store(false)
+	if w.wanted() {
+		w.kick()
 	}
 }
 
@@ -149,13 +172,9 @@ func (w *connWriter) sendPush() {
 // own, after the session's last frame was written inline: the role is
 // kept, nothing follows.
 func (w *connWriter) flushLater() {
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
+	if !w.enter() {
 		return // the connection is closed
 	}
-	w.wg.Add(1)
-	w.mu.Unlock()
 	go func() {
 		defer w.wg.Done()
 		if w.pc.Flush(w.srv.cfg.WriteTimeout) != nil {
@@ -167,36 +186,22 @@ func (w *connWriter) flushLater() {
 
 // flushInline takes the write role, if it is free, and writes what is
 // pending from the calling goroutine, which must be one that ends soon (a
-// request's), not one that lives with the session.
+// request's, whose stack is not kept), not one that lives with the
+// session. The write may wait for the socket, up to WriteTimeout.
 func (w *connWriter) flushInline() {
 	if !w.writing.CompareAndSwap(false, true) {
 		return // a writer is at work
 	}
-	if w.alive {
-		// A writer goroutine exists (a Send came first): the role goes
-		// to it, as kick hands it over. Writing here instead would leave
-		// a writer that was retiring waiting for a hand-over that never
-		// comes, kept until the session's next frame.
-		w.wake <- struct{}{}
+	if !w.enter() {
 		return
 	}
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		return
-	}
-	w.wg.Add(1) // stop waits for this write as for a writer goroutine's
-	w.mu.Unlock()
 	ok := w.drain(-1)
 	w.wg.Done()
 	if !ok {
 		w.rd.adopt(true) // closed or failed: make sure the end is read
 		return
 	}
-	w.writing.Store(false)
-	if w.wanted() {
-		w.kick()
-	}
+	w.release()
 }
 
 // runThenRead is a writer goroutine. Once it has stopped writing it becomes
@@ -235,16 +240,19 @@ func (w *connWriter) beat() {
 // wanted reports whether there is something to write.
 func (w *connWriter) wanted() bool { return w.rcv.Pending() || w.beatDue.Load() }
 
-// run is the session's writer goroutine. It starts holding the role; it
-// writes, releases the role and parks until the role is handed back, the
+// run is a writer goroutine. It starts holding the role; it writes,
+// parks, releases the role and waits until the role is handed back, the
 // session ends, or the reaper retires it.
 func (w *connWriter) run() {
 	for {
 		if !w.drain(-1) {
 			return // closed or failed: the role is kept, nothing more is written
 		}
+		w.parked.Store(true)
 		w.writing.Store(false)
 		if w.wanted() && w.writing.CompareAndSwap(false, true) {
+			// Only the role's holder clears parked: it is still set.
+			w.parked.Store(false)
 			continue
 		}
 		select {
@@ -254,28 +262,14 @@ func (w *connWriter) run() {
 			return
 		case <-w.srv.reaper.wait():
 		}
-		// Retire, unless a kicker has just claimed the role for us (a
-		// kicker that finds a writer alive always hands the role over).
-		if !w.writing.CompareAndSwap(false, true) {
-			select {
-			case <-w.wake:
-				continue
-			case <-w.done:
-				return
-			}
+		if w.parked.CompareAndSwap(true, false) {
+			return // retired: no claimant owes it the role
 		}
-		if w.wanted() {
-			continue // frames came meanwhile: write them
+		select { // a claimant cleared parked: the role is on its way
+		case <-w.wake:
+		case <-w.done:
+			return
 		}
-		w.alive = false
-		w.writing.Store(false)
-		// No longer the writer: frames queued since the release go to the
-		// role's next holder, a new writer if need be. Claiming the role
-		// back here could leave two writer goroutines, one of them parked.
-		if w.wanted() {
-			w.kick()
-		}
-		return
 	}
 }
 

@@ -30,4 +30,18 @@ check() { # model, flags
   )
 }
 check readrole.pml "${READ_FLAGS:--DN=4 -DBEATS=4 -DCTXENDS=3}"
-check writerole.pml "${WRITE_FLAGS:--DFRAMES=4 -DREAPS=4}"
+check writerole.pml "${WRITE_FLAGS:--DFRAMES=4}"
+# Each defect the write model describes, put back, must be caught.
+for m in NORECHECK DROPCARRY NOFLUSH NOCLEAR RETIRE; do
+  (
+    cd "$work"
+    spin -a -DFRAMES=2 -DMUT_$m writerole.pml
+    gcc -O2 -DSAFETY -o pan pan.c
+    ./pan -m10000000 > pan.out 2>&1 || true
+    if grep -q "errors: 0" pan.out; then
+      echo "writerole.pml: the mutation $m was not caught" >&2
+      exit 1
+    fi
+    echo "writerole.pml -DMUT_$m: caught ($(grep -m1 -oE 'assertion violated|invalid end state|acceptance cycle' pan.out))"
+  )
+done
