@@ -42,8 +42,10 @@ import (
 //     pooledReadConn's Write); whatever the socket did not take, and
 //     whatever was queued meanwhile, goes to a writer goroutine. This
 //     spares a goroutine hand-off per message, which costs more than the
-//     write. Quiet means nothing was written for inlineGap: a session
-//     that writes more often is streaming, and its writer batches.
+//     write. Quiet means nothing was written for inlineGap (a session
+//     that writes more often is streaming) and no message of the client's
+//     waits for Recv (the application is answering a burst): otherwise
+//     the writer batches.
 //   - The open frame: the upgrading request's goroutine (flushInline).
 //   - Everything else: a writer goroutine.
 //
@@ -126,9 +128,11 @@ const inlineGap = 5 * time.Microsecond
 
 // sendPush is Send's push: kick, except that a quiet session's frame is
 // written by the caller, without waiting for the socket (see connWriter).
-// TrySend, Close and heartbeats kick: a broadcaster's goroutine does not
-// write to the sessions it reaches.
-func (w *connWriter) sendPush() {
+// more reports that the client's messages wait for Recv: the application
+// is answering a burst, and will Send again at once. TrySend, Close and
+// heartbeats kick: a broadcaster's goroutine does not write to the
+// sessions it reaches.
+func (w *connWriter) sendPush(more bool) {
 	if w.pc == nil {
 		w.kick()
 		return
@@ -136,8 +140,8 @@ func (w *connWriter) sendPush() {
 	if !w.writing.CompareAndSwap(false, true) {
 		return // the current writer will see the new frame
 	}
-	if monoNow()-time.Duration(w.lastWrite.Load()) < inlineGap {
-		w.handOver() // streaming: batch
+	if more || monoNow()-time.Duration(w.lastWrite.Load()) < inlineGap {
+		w.handOver() // a burst, or streaming: batch
 		return
 	}
 	if !w.enter() {

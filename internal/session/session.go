@@ -98,7 +98,7 @@ type Session struct {
 	closed      *CloseError
 	receiver    *Receiver
 	push        func()      // the attached push receiver's kick, if any
-	sendPush    func()      // the same receiver's kick for Send
+	sendPush    func(bool)  // the same receiver's kick for Send: true while messages wait for Recv
 	puller      Puller      // the attached push receiver's reader, if Recv may read
 	read        ReadState   // who reads the connection, when there is a puller
 	recvWaiters int         // Recv callers waiting on inWake
@@ -221,7 +221,13 @@ func (s *Session) Send(ctx context.Context, msg string) error {
 		if s.outBytes == 0 || s.outBytes+cost(len(msg)) <= s.table.cfg.MaxQueuedBytes {
 			s.out = append(s.out, Message{Text: msg})
 			s.outBytes += cost(len(msg))
-			push, ow := s.sendPush, s.outWake
+			if sp := s.sendPush; sp != nil {
+				more := len(s.in) > 0
+				s.mu.Unlock()
+				sp(more)
+				return nil
+			}
+			push, ow := s.push, s.outWake
 			s.mu.Unlock()
 			s.wake(push, ow)
 			return nil
@@ -617,7 +623,10 @@ func (s *Session) AttachPush() (*Receiver, error) {
 // without waiting (Send's caller expects to be held up at most by a full
 // queue); push should leave the writing to another goroutine (TrySend's
 // caller is often a broadcaster, whose time is every session's).
-func (r *Receiver) SetPush(push, sendPush func()) {
+// sendPush's argument reports whether messages from the client were
+// waiting for Recv when the message was queued: an application answering
+// them will Send again soon.
+func (r *Receiver) SetPush(push func(), sendPush func(more bool)) {
 	r.s.mu.Lock()
 	if r.s.receiver == r {
 		r.s.push, r.s.sendPush = push, sendPush
