@@ -15,7 +15,8 @@ import (
 //   - the read role (connReader): the application's goroutine while it
 //     waits in Recv, or a background reader (see session.ReadState);
 //   - the write role (connWriter): a writer goroutine that exists while
-//     there is something to write, and the heartbeat timer.
+//     there is something to write, or, for one frame that does not wait
+//     for the socket, the goroutine of a Send to a quiet session.
 //
 // So an idle websocket session whose application waits in Recv costs one
 // goroutine, the application's.

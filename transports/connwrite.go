@@ -71,6 +71,7 @@ type connWriter struct {
 	beatDue   atomic.Bool   // the connection has been silent for the heartbeat delay
 	lastWrite atomic.Int64  // monoNow of the last frame written
 	lastPing  time.Duration // monoNow of the last ping; owned by the role
+	inline    bool          // the role's holder writes without waiting (sendPush); owned by the role
 
 	mu      sync.Mutex // guards stopped, hb.Reset, closer and wg.Add
 	stopped bool
@@ -148,7 +149,9 @@ func (w *connWriter) sendPush(more bool) {
 		return
 	}
 	w.pc.BeginNonblocking()
+	w.inline = true
 	ok := w.drain(1)
+	w.inline = false
 	carrying := w.pc.EndNonblocking()
 	w.wg.Done()
 	switch {
@@ -341,9 +344,12 @@ func (w *connWriter) fail() {
 	w.rd.sess.Close(session.Interrupted.Code, session.Interrupted.Reason)
 }
 
-// write puts one frame on the wire under the write deadline.
+// write puts one frame on the wire under the write deadline (an inline
+// write does not wait: it needs none).
 func (w *connWriter) write(f session.Frame, buf *[]byte) error {
-	w.conn.SetWriteDeadline(time.Now().Add(w.srv.cfg.WriteTimeout))
+	if !w.inline {
+		w.conn.SetWriteDeadline(time.Now().Add(w.srv.cfg.WriteTimeout))
+	}
 	var err error
 	switch {
 	case f.Kind == session.CloseFrame:

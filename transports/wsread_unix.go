@@ -36,11 +36,13 @@ type pooledReadConn struct {
 	// The write side (see Write): every write to the connection goes
 	// through wmu, in the order the writers take it.
 	wmu      sync.Mutex
-	nonblock atomic.Bool // set by the write role's holder around an inline write
-	carry    *[]byte     // bytes accepted by a non-blocking Write, not yet on the socket; guarded by wmu
-	wrote    int         // result of the last writeFD
-	werr     error       // result of the last writeFD
-	wp       []byte      // argument of the next writeFD
+	nonblock atomic.Bool  // set by the write role's holder around an inline write
+	carry    *[]byte      // bytes accepted by a non-blocking Write, not yet on the socket; guarded by wmu
+	wdl      atomic.Int64 // the write deadline asked for (UnixNano, 0: none)
+	applied  int64        // the write deadline the socket has; guarded by wmu
+	wrote    int          // result of the last writeFD
+	werr     error        // result of the last writeFD
+	wp       []byte       // argument of the next writeFD
 	writeFD  func(fd uintptr) bool
 }
 
@@ -178,10 +180,38 @@ func (c *pooledReadConn) Write(p []byte) (int, error) {
 	if c.nonblock.Load() {
 		return c.writeNonblocking(p)
 	}
+	c.applyDeadline(c.wdl.Load())
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(p)
+}
+
+// SetWriteDeadline sets the deadline of the writes that may wait for the
+// socket. The socket gets it when such a write comes (applyDeadline): a
+// non-blocking write needs none, and setting one costs a timer update,
+// once per frame where gorilla sets it.
+func (c *pooledReadConn) SetWriteDeadline(t time.Time) error {
+	var d int64
+	if !t.IsZero() {
+		d = t.UnixNano()
+	}
+	c.wdl.Store(d)
+	return nil
+}
+
+// applyDeadline gives the socket the write deadline d, unless it has it.
+// wmu is held.
+func (c *pooledReadConn) applyDeadline(d int64) {
+	if d == c.applied {
+		return
+	}
+	t := time.Time{}
+	if d != 0 {
+		t = time.Unix(0, d)
+	}
+	c.Conn.SetWriteDeadline(t)
+	c.applied = d
 }
 
 // BeginNonblocking makes Writes stop waiting for the socket.
@@ -204,7 +234,7 @@ func (c *pooledReadConn) Flush(timeout time.Duration) error {
 	if c.carry == nil {
 		return nil
 	}
-	c.Conn.SetWriteDeadline(time.Now().Add(timeout))
+	c.applyDeadline(time.Now().Add(timeout).UnixNano())
 	return c.flushLocked()
 }
 
@@ -253,6 +283,12 @@ func (c *pooledReadConn) writeNonblocking(p []byte) (int, error) {
 func (c *pooledReadConn) writeNow(p []byte) (int, error) {
 	c.wp = p
 	err := c.rc.Write(c.writeFD)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline of an earlier write that could wait has passed:
+		// this one does not wait, and has none.
+		c.applyDeadline(0)
+		err = c.rc.Write(c.writeFD)
+	}
 	c.wp = nil
 	if err == nil {
 		err = c.werr
