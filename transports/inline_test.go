@@ -187,3 +187,90 @@ func TestSendDoesNotWaitForClient(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineWritesBesidePongs: a client that pings all the time while it
+// reads slowly gets every message whole and in order, with its pongs,
+// while the application's Sends are written inline and the socket often
+// refuses bytes: the pongs (written by the session's reader) and the
+// frames (written inline, carried, or by the writer) never interleave.
+func TestInlineWritesBesidePongs(t *testing.T) {
+	policy, _ := NewOriginPolicy(nil, nil)
+	const count = 600
+	size := func(i int) int { return 1 + (i*7919)%(48<<10) }
+	table := session.NewTable(session.Config{
+		HeartbeatDelay:  time.Minute,
+		DisconnectDelay: time.Second,
+		AttachWait:      50 * time.Millisecond,
+		MaxQueuedBytes:  64 << 20,
+		MaxSessions:     10,
+	}, func(s *session.Session) {
+		for i := range count {
+			msg := fmt.Sprintf("%06d", i) + strings.Repeat("y", size(i))
+			if s.Send(s.Context(), msg) != nil {
+				return
+			}
+			if i%3 == 0 {
+				time.Sleep(20 * time.Microsecond)
+			}
+		}
+		<-s.Context().Done()
+	})
+	ts := httptest.NewServer(NewServer(Config{ResponseLimit: 4096, MaxMessageBytes: 1024, WriteTimeout: 20 * time.Second,
+		Origins: policy, CloseWait: time.Second}, table))
+	defer ts.Close()
+	defer table.Shutdown(context.Background(), session.CloseError{Code: 1001, Reason: "Going away"})
+	d := *websocket.DefaultDialer
+	d.NetDial = func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetReadBuffer(64 << 10) // the server's socket fills sooner
+		}
+		return c, err
+	}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/pongs/websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var pongs sync.WaitGroup
+	stop := make(chan struct{})
+	pongs.Add(1)
+	go func() {
+		defer pongs.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Microsecond):
+			}
+			if c.WriteControl(websocket.PingMessage, []byte(fmt.Sprint(i)), time.Now().Add(5*time.Second)) != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); pongs.Wait() }()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	next := 0
+	for next < count {
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d messages: %v", next, err)
+		}
+		if string(m) == "o" {
+			continue
+		}
+		var msgs []string
+		if m[0] != 'a' || json.Unmarshal(m[1:], &msgs) != nil {
+			t.Fatalf("unexpected frame %.40q", m)
+		}
+		for _, s := range msgs {
+			if len(s) != 6+size(next) || s[:6] != fmt.Sprintf("%06d", next) {
+				t.Fatalf("message %.12q (%d bytes), want number %d", s, len(s), next)
+			}
+			next++
+		}
+		if next%50 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
