@@ -225,7 +225,9 @@ func (r *connReader) decode(p []byte) ([]string, error) {
 	if len(p) == 0 {
 		return nil, nil // empty messages are ignored
 	}
-	msgs, err := frame.DecodeMessagesMax(p, r.srv.maxMessages())
+	// One message (the usual case) lands in r.one: the caller is done
+	// with what Pull returned before the next Pull.
+	msgs, err := frame.AppendMessagesMax(r.one[:0], p, r.srv.maxMessages())
 	if errors.Is(err, frame.ErrTooManyMessages) {
 		return nil, errTooManyMessages
 	}

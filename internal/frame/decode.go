@@ -54,6 +54,13 @@ func DecodeMessages(b []byte) ([]string, error) {
 // the decoder meets message max+1, so a flood of tiny messages costs no
 // more than max of them.
 func DecodeMessagesMax(b []byte, max int) ([]string, error) {
+	return AppendMessagesMax([]string{}, b, max)
+}
+
+// AppendMessagesMax is DecodeMessagesMax appending the messages to dst
+// (max counts only those): a caller that takes a message at a time can
+// decode into an array of its own.
+func AppendMessagesMax(dst []string, b []byte, max int) ([]string, error) {
 	// Scratch space for strings that need unescaping; it stays on the
 	// stack unless the payload outgrows it.
 	var scratch [128]byte
@@ -67,7 +74,7 @@ func DecodeMessagesMax(b []byte, max int) ([]string, error) {
 		return nil, notStrings(b)
 	}
 	i = skipSpace(b, i+1)
-	msgs := []string{}
+	msgs := dst
 	if i < len(b) && b[i] == ']' {
 		i++
 	} else {
@@ -78,7 +85,7 @@ func DecodeMessagesMax(b []byte, max int) ([]string, error) {
 			if b[i] != '"' {
 				return nil, notStrings(b)
 			}
-			if len(msgs) == max {
+			if len(msgs)-len(dst) == max {
 				return nil, ErrTooManyMessages
 			}
 			var s string

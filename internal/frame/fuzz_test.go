@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -75,7 +76,19 @@ func checkMax(t *testing.T, b []byte, msgs []string, err error) {
 			t.Fatalf("DecodeMessagesMax(%d) = %d messages, %v; want %d", max, len(got), err, len(msgs))
 		}
 	}
+	// Appending after messages already there: the same messages after
+	// them, the bound counting only the new ones.
+	prefix := []string{"kept", ""}
+	for _, max := range []int{-1, len(msgs)} {
+		got, err := AppendMessagesMax(slices.Clip(prefix), b, max)
+		if err != nil || len(got) != len(prefix)+len(msgs) || !slices.Equal(got[:len(prefix)], prefix) || !slices.Equal(got[len(prefix):], msgs) {
+			t.Fatalf("AppendMessagesMax(2 kept, %d) = %q, %v; want the 2 then %q", max, got, err, msgs)
+		}
+	}
 	if len(msgs) > 0 {
+		if _, err := AppendMessagesMax(prefix[:1], b, len(msgs)-1); err != ErrTooManyMessages {
+			t.Fatalf("AppendMessagesMax(1 kept, %d) of %d messages = %v, want ErrTooManyMessages", len(msgs)-1, len(msgs), err)
+		}
 		if _, err := DecodeMessagesMax(b, len(msgs)-1); err != ErrTooManyMessages {
 			t.Fatalf("DecodeMessagesMax(%d) of %d messages = %v, want ErrTooManyMessages", len(msgs)-1, len(msgs), err)
 		}

@@ -86,6 +86,7 @@ type Session struct {
 	outWake     chan struct{} // one slot: wakes a pulling receiver; made when one first waits
 	outSpace    broadcast     // wakes Send callers waiting for queue space
 	in          []string      // messages waiting for Recv
+	inOne       [1]string     // in's array while it holds at most one
 	inBytes     int
 	inWake      broadcast // wakes Recv callers
 	inSpace     broadcast // wakes Deliver callers waiting for queue space
@@ -128,6 +129,7 @@ func (b *broadcast) notify() {
 
 func newSession(t *Table, id string, r *http.Request, detached bool) *Session {
 	s := &Session{id: id, table: t, detached: detached}
+	s.in = s.inOne[:0]
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// A shallow copy: net/http does not touch a request once its handler
 	// has returned, so the headers and URL can be shared rather than
@@ -310,7 +312,7 @@ func (s *Session) Recv(ctx context.Context) (string, error) {
 			s.in[0] = ""
 			s.in = s.in[1:]
 			if len(s.in) == 0 {
-				s.in = nil
+				s.in = s.inOne[:0] // a message at a time needs no array
 			}
 			s.inBytes -= cost(len(m))
 			s.inSpace.notify()
@@ -513,6 +515,7 @@ type Receiver struct {
 	s         *Session
 	heartbeat *time.Timer
 	released  bool
+	one       [1]Message // the batch Poll returns when one message is queued
 }
 
 // Next returns the next frame to write: the open frame first, then every
@@ -563,7 +566,9 @@ func (r *Receiver) pollOrWait() (Frame, bool, <-chan struct{}) {
 // Poll returns the next frame without waiting: the open frame first, then
 // every queued message as one batch, then the close frame (again on every
 // call) once the session has closed. ok is false when there is nothing to
-// write.
+// write. The frame's messages may live in the receiver: they are valid
+// until its next Poll or Next, which its owner calls only once it has
+// written the frame (for a push receiver: the write role's holder).
 func (r *Receiver) Poll() (f Frame, ok bool) {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
@@ -580,8 +585,17 @@ func (r *Receiver) pollLocked() (f Frame, ok bool) {
 		s.openSent = true
 		return Frame{Kind: OpenFrame}, true
 	case len(s.out) > 0:
+		// A batch of one is copied, so that the queue keeps its array
+		// and the next Send does not allocate one: the message-at-a-time
+		// case. The copy lives in the receiver until its next Poll.
 		msgs := s.out
 		s.out = nil
+		if len(msgs) == 1 {
+			r.one[0] = msgs[0]
+			msgs[0] = Message{}
+			s.out = msgs[:0]
+			msgs = r.one[:]
+		}
 		s.outBytes = 0
 		s.outSpace.notify()
 		return Frame{Kind: MessagesFrame, Messages: msgs}, true
