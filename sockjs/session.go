@@ -42,6 +42,9 @@ type Session interface {
 	// outbound queue holds Options.MaxQueuedBytes, until there is room, the
 	// session closes (a *CloseError is returned) or ctx ends (ctx.Err()).
 	// Inside Options.Accept it does not wait: it returns ErrQueueFull.
+	// It never waits for the network: on a quiet plain websocket session
+	// it may write the frame itself, with a system call that takes what
+	// the socket has room for (see Concurrency in the package doc).
 	Send(ctx context.Context, msg string) error
 	// Close closes the session with a close frame c[code,"reason"]. Use a
 	// code of 1000 or 3000-4999. Only the first call has an effect; it

@@ -11,14 +11,6 @@ set yrange [0:*]
 set xtics noenhanced
 set key noenhanced
 set xrange [-0.6:*]
-set output '../bench/charts/websocket.png'
-set title "SockJS websocket: throughput relative to igm/sockjs-go (= 1), median of 2 rounds, C=10" noenhanced
-set ylabel 'ratio'
-plot for [i=2:5] '../bench/charts/websocket.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/websocket.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
-set output '../bench/charts/websocket-raw.png'
-set title "raw websocket: throughput relative to igm/sockjs-go (= 1), median of 2 rounds, C=10" noenhanced
-set ylabel 'ratio'
-plot for [i=2:5] '../bench/charts/websocket-raw.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/websocket-raw.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
 set output '../bench/charts/idle.png'
 set title 'Server RSS per idle session (KB, lower is better)'
 set ylabel 'KB per session'
