@@ -80,6 +80,9 @@ func (s *Server) setupConn(conn msgConn, sess *session.Session, rcv *session.Rec
 	w.hb.Reset(min(reapInterval, w.heartbeat))
 	if gc, ok := conn.(gorillaConn); ok {
 		w.pc = gc.pc // nil over TLS: no socket to try without waiting
+		// With permessage-deflate offered, gorilla may compress: it
+		// writes the frames.
+		w.direct = w.pc != nil && !s.cfg.WebsocketCompression
 	}
 	rcv.SetPush(w.kick, w.sendPush)
 	if r.pc != nil {

@@ -56,6 +56,7 @@ type connWriter struct {
 	srv       *Server
 	conn      msgConn
 	pc        *pooledReadConn // where Send may write inline (plain websockets), or nil
+	direct    bool            // messages go to pc as frames built here (no compression to apply)
 	framed    bool
 	rcv       *session.Receiver
 	rd        *connReader
@@ -348,7 +349,14 @@ func (w *connWriter) fail() {
 // write does not wait: it needs none).
 func (w *connWriter) write(f session.Frame, buf *[]byte) error {
 	if !w.inline {
-		w.conn.SetWriteDeadline(time.Now().Add(w.srv.cfg.WriteTimeout))
+		t := time.Now().Add(w.srv.cfg.WriteTimeout)
+		w.conn.SetWriteDeadline(t)
+		if w.pc != nil {
+			w.pc.SetWriteDeadline(t) // for the frames written directly
+		}
+	}
+	if w.direct && f.Kind == session.MessagesFrame {
+		return w.writeDirect(f, buf)
 	}
 	var err error
 	switch {
@@ -379,6 +387,35 @@ func (w *connWriter) write(f session.Frame, buf *[]byte) error {
 		err = w.conn.Ping()
 	}
 	return err
+}
+
+// writeDirect writes a frame of messages on a plain websocket with one
+// Write to its connection, as websocket frames it builds itself: one
+// frame, or one per message on a raw websocket. gorilla would copy each
+// payload into its own buffer and write each frame with a Write of its
+// own (see wsframe.go for why frames cannot interleave).
+func (w *connWriter) writeDirect(f session.Frame, buf *[]byte) error {
+	if w.framed {
+		*buf = appendFrame((*buf)[:wsHeadroom], f)
+		start := putTextHeader(*buf, wsHeadroom)
+		if _, err := w.pc.Write((*buf)[start:]); err != nil {
+			return err
+		}
+		w.metrics.FramesSent(w.name, 1, len(*buf)-wsHeadroom)
+		return nil
+	}
+	b := (*buf)[:0]
+	n := 0
+	for _, m := range f.Messages {
+		b = appendTextFrame(b, m.Text)
+		n += len(m.Text)
+	}
+	*buf = b
+	if _, err := w.pc.Write(b); err != nil {
+		return err
+	}
+	w.metrics.FramesSent(w.name, len(f.Messages), n)
+	return nil
 }
 
 // quiet forbids new writers and beats; a writer at work finishes.

@@ -274,3 +274,81 @@ func TestInlineWritesBesidePongs(t *testing.T) {
 		}
 	}
 }
+
+// teeConn keeps a copy of what is read.
+type teeConn struct {
+	net.Conn
+	mu  sync.Mutex
+	got []byte
+}
+
+func (c *teeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.got = append(c.got, p[:n]...)
+	c.mu.Unlock()
+	return n, err
+}
+
+// TestCompressionKeptWithDirectWrites: with WebsocketCompression on and a
+// client that negotiates permessage-deflate, messages still arrive
+// compressed (frames with RSV1 set): frames built by the library itself
+// are only for connections without compression.
+func TestCompressionKeptWithDirectWrites(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprint("compression ", compress), func(t *testing.T) {
+			ts, _ := testServer(t, func(c *Config) {
+				c.WebsocketCompression = compress
+				c.ReadBufferSize = 0 // gorilla reads through a pooledReadConn: frames may be written directly
+			})
+			var tc *teeConn
+			d := websocket.Dialer{EnableCompression: true, NetDial: func(network, addr string) (net.Conn, error) {
+				c, err := net.Dial(network, addr)
+				if err == nil {
+					tc = &teeConn{Conn: c}
+					return tc, nil
+				}
+				return c, err
+			}}
+			c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/0/deflate/websocket", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			msg := strings.Repeat("compressible ", 40)
+			if err := c.WriteMessage(websocket.TextMessage, []byte(`["`+msg+`"]`)); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				_, m, err := c.ReadMessage()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(m) == `a["`+msg+`"]` {
+					break
+				}
+			}
+			tc.mu.Lock()
+			defer tc.mu.Unlock()
+			// The raw bytes: the 101 response, then frames; the echo is the
+			// last frame read.
+			rsv1 := false
+			b := tc.got[strings.Index(string(tc.got), "\r\n\r\n")+4:]
+			for len(b) >= 2 {
+				n, h := int(b[1]&0x7f), 2
+				switch n {
+				case 126:
+					n, h = int(binary.BigEndian.Uint16(b[2:4])), 4
+				case 127:
+					n, h = int(binary.BigEndian.Uint64(b[2:10])), 10
+				}
+				rsv1 = b[0]&0x40 != 0
+				b = b[h+n:]
+			}
+			if rsv1 != compress {
+				t.Fatalf("the echo's frame has RSV1 %v with compression %v", rsv1, compress)
+			}
+		})
+	}
+}
