@@ -352,3 +352,59 @@ func TestCompressionKeptWithDirectWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentSendersInline: goroutines sending to one session at once,
+// with pauses that make some Sends write inline, others find the role
+// held, and TrySend kicking a writer meanwhile: every message arrives once,
+// each sender's in order.
+func TestConcurrentSendersInline(t *testing.T) {
+	const senders, each = 4, 400
+	url := appServer(t, func(s *session.Session) {
+		var wg sync.WaitGroup
+		for g := range senders + 1 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					msg := fmt.Sprintf("%d:%d", g, i)
+					if g == senders {
+						for s.TrySend(msg) == session.ErrQueueFull {
+							time.Sleep(time.Millisecond)
+						}
+					} else if s.Send(s.Context(), msg) != nil {
+						return
+					}
+					if i%(g+2) == 0 {
+						time.Sleep(time.Duration(i%7) * 10 * time.Microsecond)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		<-s.Context().Done()
+	})
+	c := dialWS(t, url+"/0/many/websocket")
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	next := make([]int, senders+1)
+	for got := 0; got < (senders+1)*each; {
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("after %d messages: %v", got, err)
+		}
+		if string(m) == "o" {
+			continue
+		}
+		var msgs []string
+		if m[0] != 'a' || json.Unmarshal(m[1:], &msgs) != nil {
+			t.Fatalf("unexpected frame %.40q", m)
+		}
+		for _, s := range msgs {
+			var g, i int
+			if _, err := fmt.Sscanf(s, "%d:%d", &g, &i); err != nil || g > senders || i != next[g] {
+				t.Fatalf("message %q, want %d:%d", s, g, next[min(g, senders)])
+			}
+			next[g]++
+			got++
+		}
+	}
+}
