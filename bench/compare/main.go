@@ -72,6 +72,7 @@ type cell struct {
 	workload  string
 	c, size   int
 	window    int
+	rate      float64 // paced echo: messages per second per session (open loop)
 	n         int
 	servers   []string // which servers serve this transport
 }
@@ -94,7 +95,11 @@ func matrix(idleN int) []cell {
 		{name: "ws-echo-4k", short: "echo 4 KiB", title: "websocket echo 4 KiB, C=10", transport: "websocket", workload: "echo", c: 10, size: 4096, servers: allServers},
 		{name: "ws-push-32", short: "push 32 B, w=16", title: "websocket push 32 B, C=10, window 16", transport: "websocket", workload: "push", c: 10, size: 32, window: 16, servers: allServers},
 		{name: "ws-setup", short: "setup (open+close)", title: "websocket session setup (open+close), C=10", transport: "websocket", workload: "setup", c: 10, size: 32, servers: allServers},
+		{name: "ws-echo-32-c1000", short: "echo 32 B, C=1000", title: "websocket echo 32 B, C=1000", transport: "websocket", workload: "echo", c: 1000, size: 32, servers: allServers},
+		{name: "ws-paced-32", short: "paced 32 B, C=10", title: "websocket echo 32 B, C=10, paced 1000/s per session", transport: "websocket", workload: "echo", c: 10, size: 32, rate: 1000, servers: allServers},
+		{name: "ws-paced-32-c1000", short: "paced 32 B, C=1000", title: "websocket echo 32 B, C=1000, paced 50/s per session", transport: "websocket", workload: "echo", c: 1000, size: 32, rate: 50, servers: allServers},
 		{name: "raw-echo-32", short: "echo 32 B", title: "raw websocket echo 32 B, C=10", transport: "websocket-raw", workload: "echo", c: 10, size: 32, servers: allServers},
+		{name: "raw-echo-32-c1000", short: "echo 32 B, C=1000", title: "raw websocket echo 32 B, C=1000", transport: "websocket-raw", workload: "echo", c: 1000, size: 32, servers: allServers},
 		{name: "xs-echo-32", short: "echo 32 B", title: "xhr-streaming echo 32 B, C=10", transport: "xhr-streaming", workload: "echo", c: 10, size: 32, servers: allServers},
 		{name: "xs-push-32", short: "push 32 B, w=16", title: "xhr-streaming push 32 B, C=10, window 16", transport: "xhr-streaming", workload: "push", c: 10, size: 32, window: 16, servers: sockjsOnly},
 		{name: "xp-echo-32", short: "echo 32 B", title: "xhr-polling echo 32 B, C=10", transport: "xhr-polling", workload: "echo", c: 10, size: 32, servers: allServers},
@@ -310,6 +315,9 @@ func (dr *driver) measure(round int, c cell, server string) {
 		}
 		if c.window > 0 {
 			args = append(args, "-window", strconv.Itoa(c.window))
+		}
+		if c.rate > 0 {
+			args = append(args, "-rate", strconv.FormatFloat(c.rate, 'f', -1, 64))
 		}
 		if c.n > 0 {
 			args = append(args, "-n", strconv.Itoa(c.n), "-settle", "3s")

@@ -77,6 +77,7 @@ type stat struct {
 	busy        int64
 	firstFailed string
 	perRound    map[int]float64 // ops/s (or rss) by round, for per-round ratios
+	cpuRound    map[int]float64 // server CPU µs per op by round
 }
 
 func (dr *driver) load() ([]result, error) {
@@ -111,7 +112,7 @@ func summarize(rs []result) map[string]map[string]*stat {
 		}
 		st := out[r.Cell][r.Server]
 		if st == nil {
-			st = &stat{perRound: map[int]float64{}}
+			st = &stat{perRound: map[int]float64{}, cpuRound: map[int]float64{}}
 			out[r.Cell][r.Server] = st
 			accs[r.Cell][r.Server] = &acc{}
 		}
@@ -139,6 +140,7 @@ func summarize(rs []result) map[string]map[string]*stat {
 		a.cpu = append(a.cpu, r.ServerCPUus)
 		a.ccpu = append(a.ccpu, r.ClientCPUus)
 		st.perRound[r.Round] = r.OpsPerSec
+		st.cpuRound[r.Round] = r.ServerCPUus
 	}
 	for c, m := range out {
 		for s, st := range m {
@@ -181,6 +183,27 @@ func cellRatio(st map[string]*stat, other string, idle bool) (ratio, bool) {
 	return r, true
 }
 
+// cpuRatio is other's server CPU per message over ours (> 1: we spend
+// less), with the range of the per-round ratios.
+func cpuRatio(st map[string]*stat, other string) (ratio, bool) {
+	a, b := st["ours"], st[other]
+	if a == nil || b == nil || a.ok == 0 || b.ok == 0 || a.cpu <= 0 || b.cpu <= 0 {
+		return ratio{}, false
+	}
+	r := ratio{v: b.cpu / a.cpu, lo: math.Inf(1), hi: math.Inf(-1)}
+	for round, x := range a.cpuRound {
+		if y, ok := b.cpuRound[round]; ok && x > 0 && y > 0 {
+			r.lo, r.hi = math.Min(r.lo, y/x), math.Max(r.hi, y/x)
+		}
+	}
+	return r, true
+}
+
+// inverse is 1/r: ours over other.
+func (r ratio) inverse() ratio {
+	return ratio{v: 1 / r.v, lo: 1 / r.hi, hi: 1 / r.lo}
+}
+
 func (r ratio) String() string {
 	if math.IsInf(r.lo, 0) || r.lo == r.hi {
 		return fmt.Sprintf("%.2f×", r.v)
@@ -211,6 +234,7 @@ type report struct {
 	Throughput string
 	Latency    string
 	Targets    []target
+	Targets16  []target // issue 16's goals, on server CPU per message
 	Scale      string
 	Projection string
 	Failures   []string
@@ -277,6 +301,7 @@ func (dr *driver) report(cells []cell) error {
 	}
 	rep.Throughput, rep.Latency = tb.String(), lt.String()
 	rep.Targets = targets(sum)
+	rep.Targets16 = targets16(sum)
 	rep.Scale, rep.Projection = scaleTable(rs)
 	if b, err := os.ReadFile(filepath.Join(dr.out, "micro.txt")); err == nil {
 		rep.Micro = strings.TrimSpace(string(b))
@@ -289,6 +314,10 @@ func (dr *driver) report(cells []cell) error {
 	md.WriteString("# Summary\n\n" + rep.Throughput + "\n" + rep.Latency + "\n")
 	for _, t := range rep.Targets {
 		fmt.Fprintf(&md, "- %s: goal %s, measured %s (server CPU per message: %s): %s\n", t.Name, t.Goal, t.Measured, t.CPU, t.Verdict)
+	}
+	md.WriteString("\nIssue 16, on server CPU per message:\n\n")
+	for _, t := range rep.Targets16 {
+		fmt.Fprintf(&md, "- %s: goal %s, measured %s: %s\n", t.Name, t.Goal, t.Measured, t.Verdict)
 	}
 	md.WriteString("\n" + rep.Scale + "\n" + rep.Projection + "\n")
 	for _, f := range rep.Failures {
@@ -352,6 +381,62 @@ func targets(sum map[string]map[string]*stat) []target {
 	mem("idle websocket sessions", "ws-idle", 12000)
 	mem("idle xhr-streaming sessions", "xs-idle", 12000)
 	speed("websocket session setup, C=10", "ws-setup", "igm", 1.3)
+	return ts
+}
+
+// targets16 are issue 16's goals, judged on server CPU per message (per
+// round ratios in brackets).
+func targets16(sum map[string]map[string]*stat) []target {
+	var ts []target
+	verdict := func(ok bool, miss float64) string {
+		if ok {
+			return "met"
+		}
+		return fmt.Sprintf("missed by %.0f%%", miss*100)
+	}
+	// atLeast: other's CPU per message over ours ≥ goal.
+	atLeast := func(name, cell, other string, goal float64) {
+		t := target{Name: name, Goal: fmt.Sprintf("≥ %.2g× %s", goal, other)}
+		if r, ok := cpuRatio(sum[cell], other); !ok {
+			t.Measured, t.Verdict = "–", "not measured"
+		} else {
+			t.Measured, t.Verdict = r.String(), verdict(r.v >= goal, (goal-r.v)/goal)
+		}
+		ts = append(ts, t)
+	}
+	// atMost: ours over the floor's CPU per message ≤ goal.
+	atMost := func(name, cell string, goal float64) {
+		t := target{Name: name, Goal: fmt.Sprintf("≤ %.2g× the net/http floor", goal)}
+		if r, ok := cpuRatio(sum[cell], "gorilla"); !ok {
+			t.Measured, t.Verdict = "–", "not measured"
+		} else {
+			r = r.inverse()
+			t.Measured, t.Verdict = r.String(), verdict(r.v <= goal, (r.v-goal)/goal)
+		}
+		ts = append(ts, t)
+	}
+	for _, c := range []struct{ name, cell string }{
+		{"websocket echo 32 B, C=10", "ws-echo-32"},
+		{"websocket echo 32 B, C=1000", "ws-echo-32-c1000"},
+		{"raw websocket echo 32 B, C=10", "raw-echo-32"},
+		{"raw websocket echo 32 B, C=1000", "raw-echo-32-c1000"},
+	} {
+		atLeast(c.name, c.cell, "igm", 1.2)
+		atLeast(c.name, c.cell, "gorilla", 0.95)
+	}
+	atMost("xhr-streaming echo 32 B, C=10", "xs-echo-32", 1.1)
+	atMost("eventsource echo 32 B, C=10", "es-echo-32", 1.1)
+	atMost("xhr-polling echo 32 B, C=10", "xp-echo-32", 1.1)
+	atLeast("websocket push 32 B, C=10, window 16", "ws-push-32", "igm", 5)
+	atLeast("websocket echo 4 KiB, C=10", "ws-echo-4k", "igm", 2.5)
+	atLeast("websocket session setup, C=10", "ws-setup", "igm", 1.3)
+	t := target{Name: "idle websocket sessions", Goal: "≤ 11 KB per session (aim 8 KB)"}
+	if st := sum["ws-idle"]["ours"]; st == nil || st.ok == 0 {
+		t.Measured, t.Verdict = "–", "not measured"
+	} else {
+		t.Measured, t.Verdict = fmt.Sprintf("%.1f KB", st.rss/1000), verdict(st.rss <= 11000, (st.rss-11000)/11000)
+	}
+	ts = append(ts, t)
 	return ts
 }
 

@@ -13,7 +13,10 @@
 //
 //	echo   C sessions, each sends one message of -size bytes and waits for
 //	       its echo; msgs/s, p50 and p99 round-trip latency. Every echo is
-//	       compared with what was sent.
+//	       compared with what was sent. With -rate R (websockets), each
+//	       session instead sends R messages per second on a timer, whether
+//	       or not the echo has come (open loop, as load tools that pace
+//	       do): every message then finds its session idle.
 //	push   C sessions, each keeps -window messages in flight: the server
 //	       pushes batches as fast as it can; msgs/s and latency.
 //	idle   opens -n sessions and holds them; with -pid, the server's RSS
@@ -57,6 +60,7 @@ type config struct {
 	c          int
 	size       int
 	window     int
+	rate       float64
 	n          int
 	d          time.Duration
 	warmup     time.Duration
@@ -79,6 +83,7 @@ type result struct {
 	C         int     `json:"c,omitempty"`
 	Size      int     `json:"size,omitempty"`
 	Window    int     `json:"window,omitempty"`
+	Rate      float64 `json:"rate,omitempty"` // paced echo: messages per second per session
 	Seconds   float64 `json:"seconds,omitempty"`
 	Ops       int64   `json:"ops,omitempty"` // messages, or sessions for setup
 	OpsPerSec float64 `json:"ops_per_s,omitempty"`
@@ -166,6 +171,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.c, "c", 10, "concurrent sessions (echo, push) or workers (setup)")
 	fs.IntVar(&cfg.size, "size", 32, "message size in bytes (at least 16)")
 	fs.IntVar(&cfg.window, "window", 16, "messages in flight per session (push)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "echo: send this many messages per second per session on a timer (open loop, as load tools that pace do), instead of the next one as soon as the echo arrives; websocket transports only")
 	fs.IntVar(&cfg.n, "n", 1000, "sessions to hold (idle)")
 	fs.DurationVar(&cfg.d, "d", 5*time.Second, "measured duration (echo, push, setup)")
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "unmeasured run before the measured one")
@@ -196,6 +202,9 @@ func parseFlags(args []string) (*config, error) {
 		}
 	default:
 		return nil, fmt.Errorf("unknown workload %q", cfg.workload)
+	}
+	if cfg.rate < 0 || cfg.rate > 0 && (cfg.workload != "echo" || !strings.HasPrefix(cfg.transport, "websocket")) {
+		return nil, fmt.Errorf("-rate is for the echo workload on websocket transports")
 	}
 	if cfg.c < 1 || cfg.n < 1 || cfg.window < 1 || cfg.size < 16 {
 		return nil, fmt.Errorf("-c, -n, -window must be positive and -size at least 16")
@@ -284,6 +293,9 @@ func printResult(r *result) {
 	}
 	if r.Window > 0 {
 		fmt.Printf(" window=%d", r.Window)
+	}
+	if r.Rate > 0 {
+		fmt.Printf(" rate=%g/s per session", r.Rate)
 	}
 	fmt.Println()
 	if r.Ops > 0 {

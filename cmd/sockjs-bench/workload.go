@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"sort"
@@ -209,10 +210,15 @@ func runTraffic(ctx context.Context, cfg *config) (*result, error) {
 		window = cfg.window
 	}
 	r := measure(ctx, cfg, cfg.c, func(i int, w *worker, phase *atomic.Int32) {
+		if cfg.rate > 0 {
+			paced(sessions[i], i, cfg.rate, cfg.size, w, phase)
+			return
+		}
 		traffic(sessions[i], i, window, cfg.size, w, phase)
 	})
 	closeAll()
 	r.Size = cfg.size
+	r.Rate = cfg.rate
 	if cfg.workload == "push" {
 		r.Window = cfg.window
 	}
@@ -423,4 +429,84 @@ func runIdle(ctx context.Context, cfg *config) (*result, error) {
 	}
 	sleepCtx(ctx, cfg.hold)
 	return r, nil
+}
+
+// paced sends one message every 1/rate seconds on s from a goroutine of
+// its own, whether or not the previous echo has come (open loop, a random
+// phase per session), and checks and times the echoes as they arrive. A
+// message reaches a session that has been idle since the last one, unlike
+// the closed-loop echo, where each session is always busy. At the stop,
+// the sender keeps its pace until the receiver has seen an echo after it.
+func paced(s session, idx int, rate float64, size int, w *worker, phase *atomic.Int32) {
+	const ring = 4096 // messages in flight at most; more is an error
+	period := time.Duration(float64(time.Second) / rate)
+	var sentAt [ring]atomic.Int64
+	var next, expect atomic.Uint64
+	var sendErr atomic.Value
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		buf := make([]byte, size)
+		fillBody(buf)
+		one := [][]byte{buf}
+		t := time.NewTimer(time.Duration(mrand.Int64N(int64(period) + 1)))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			t.Reset(period)
+			seq := next.Load()
+			if seq-expect.Load() >= ring {
+				sendErr.CompareAndSwap(nil, fmt.Errorf("session %d: %d messages without an echo", idx, ring))
+				return
+			}
+			setHeader(buf, idx, seq)
+			sentAt[seq%ring].Store(time.Now().UnixNano())
+			next.Store(seq + 1)
+			if err := s.send(one); err != nil {
+				sendErr.CompareAndSwap(nil, err)
+				return
+			}
+		}
+	}()
+	want := make([]byte, size)
+	fillBody(want)
+	for {
+		if err, _ := sendErr.Load().(error); err != nil {
+			w.fail(err)
+			return
+		}
+		msgs, err := s.recv()
+		if err != nil {
+			if phase.Load() != phaseStop {
+				w.fail(err)
+			}
+			return
+		}
+		now := time.Now().UnixNano()
+		measuring := phase.Load() == phaseMeasure
+		for _, m := range msgs {
+			e := expect.Load()
+			if e == next.Load() {
+				w.fail(fmt.Errorf("session %d: unexpected extra message %.24q", idx, m))
+				return
+			}
+			setHeader(want, idx, e)
+			if !bytes.Equal(m, want) {
+				w.fail(fmt.Errorf("session %d: message %d: got %.24q, want %.24q", idx, e, m, want))
+				return
+			}
+			if measuring {
+				w.h.record(time.Duration(now - sentAt[e%ring].Load()))
+				w.ops++
+			}
+			expect.Store(e + 1)
+		}
+		if phase.Load() == phaseStop {
+			return
+		}
+	}
 }
