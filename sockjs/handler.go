@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -187,12 +188,40 @@ func (h *Handler) Sessions() int { return h.table.Len() }
 // Mount registers h on mux at prefix (for example "/echo"): both the exact
 // prefix, which answers the greeting, and everything below it. Note that
 // http.ServeMux redirects paths it considers unclean ("/echo//x"); no
-// SockJS client sends those.
+// SockJS client sends those. A *Handler routes on the path after the
+// prefix without copying the request, as http.StripPrefix would; its
+// sessions' Request keeps the URL as sent. Any other handler is mounted
+// with http.StripPrefix.
 func Mount(mux *http.ServeMux, prefix string, h http.Handler) {
 	prefix = "/" + strings.Trim(prefix, "/")
 	sh := http.StripPrefix(prefix, h)
+	if hh, ok := h.(*Handler); ok {
+		// The handler routes on the path after the prefix itself:
+		// http.StripPrefix would copy every request (and its URL) to
+		// strip it, the largest allocation of an xhr_send.
+		sh = &mounted{h: hh, prefix: prefix, escaped: (&url.URL{Path: prefix}).EscapedPath(), strip: sh}
+	}
 	mux.Handle(prefix, sh)
 	mux.Handle(prefix+"/", sh)
+}
+
+// mounted serves a Handler at a prefix without copying requests: the
+// handler routes on the escaped path after the prefix, and a session's
+// Request keeps the URL as the client sent it.
+type mounted struct {
+	h       *Handler
+	prefix  string
+	escaped string       // prefix as it starts an escaped path
+	strip   http.Handler // http.StripPrefix, for paths that do not start with escaped
+}
+
+func (m *mounted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.EscapedPath()
+	if !strings.HasPrefix(p, m.escaped) || !strings.HasPrefix(r.URL.Path, m.prefix) {
+		m.strip.ServeHTTP(w, r) // as http.StripPrefix decides
+		return
+	}
+	m.h.srv.ServeRelative(w, r, p[len(m.escaped):])
 }
 
 // acceptFunc adapts Options.Accept to the session core: nil stays nil, a

@@ -57,6 +57,44 @@ func TestMount(t *testing.T) {
 	}
 }
 
+// TestMountPrefixes: prefixes that need escaping, and what a session sees
+// of its request: the URL as the client sent it, prefix included.
+func TestMountPrefixes(t *testing.T) {
+	paths := make(chan string, 1)
+	h := sockjs.New(func(s sockjs.Session) { paths <- s.Request().URL.Path }, nil)
+	mux := http.NewServeMux()
+	sockjs.Mount(mux, "/café/", h)
+	sockjs.Mount(mux, "/chat", h)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	defer h.Shutdown(context.Background())
+	for _, tt := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/caf%C3%A9", 200, "Welcome to SockJS!\n"},
+		{"/caf%C3%A9/info", 200, `"origins":["*:*"]`},
+		{"/caf%C3%A9/a/a", 404, "404"},
+		{"/chat/info", 200, `"origins":["*:*"]`},
+		{"/chat/info/", 404, "404"},
+		{"/chat/%69nfo", 404, "404"}, // escaped: not the info URL, as with http.StripPrefix
+	} {
+		status, body := get(t, ts.URL+tt.path)
+		if status != tt.status || !strings.Contains(body, tt.body) {
+			t.Errorf("GET %s = %d %q, want %d with %q", tt.path, status, body, tt.status, tt.body)
+		}
+	}
+	res, err := http.Post(ts.URL+"/chat/000/abc/xhr", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := <-paths; got != "/chat/000/abc/xhr" {
+		t.Fatalf("the session's request has path %q, want the URL as sent", got)
+	}
+}
+
 func TestOptionsZeroValueAndCopy(t *testing.T) {
 	opts := &sockjs.Options{AllowedOrigins: []string{"*"}}
 	h := sockjs.New(func(sockjs.Session) {}, opts)

@@ -28,7 +28,8 @@ type Session interface {
 	Transport() Transport
 	// Request returns a copy of the request that opened the session: its
 	// headers, URL and remote address. Its body is empty and its context
-	// is the session's.
+	// is the session's. Under Mount its URL is the one the client sent,
+	// prefix included (http.StripPrefix would have removed it).
 	Request() *http.Request
 	// Context returns a context that is done when the session closes.
 	Context() context.Context

@@ -84,7 +84,20 @@ func NewServer(cfg Config, table *session.Table) *Server {
 // ServeHTTP routes a request whose URL path is relative to the service's
 // prefix ("" and "/" are the greeting).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt := route(r.URL.EscapedPath())
+	s.serve(w, r, r.URL.EscapedPath(), true)
+}
+
+// ServeRelative routes r by path, its escaped URL path relative to the
+// service's prefix; r's URL keeps the prefix (a mount that strips it
+// without copying the request).
+func (s *Server) ServeRelative(w http.ResponseWriter, r *http.Request, path string) {
+	s.serve(w, r, path, false)
+}
+
+// serve routes r by path; hint says whether a 404 may suggest stripping
+// a prefix (path is r's own).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, path string, hint bool) {
+	rt := route(path)
 	if rt.kind != routeNotFound && rt.kind != routeRawWebsocket && !(rt.kind == routeSession && rt.transport == "websocket") &&
 		headerHasToken(r.Header, "Upgrade", "websocket") {
 		// A websocket upgrade to a URL that has none gets a plain answer
@@ -125,7 +138,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case routeSession:
 		s.serveSession(w, r, rt)
 	default:
-		notFoundHint(w, r)
+		if hint {
+			notFoundHint(w, r)
+		} else {
+			notFound(w, r)
+		}
 	}
 }
 
