@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1082,4 +1084,91 @@ func TestFakeEmptyResponses(t *testing.T) {
 			t.Fatalf("%d receiving requests, want 2", n)
 		}
 	})
+}
+
+// Close with an xhr_send in flight must not break another request that
+// shares the http.Client. net/http puts the connection of a response without
+// a body (the 204 of xhr_send) back in its pool before the request returns;
+// cancelling the request in that moment closes the connection under
+// whichever request took it from the pool, and that request fails with
+// "context canceled" (a POST is not retried). The soak test lost a batch
+// this way when sessions closed at its stop time. The trace hook holds the
+// sending connection's read loop in exactly that moment, lets a second
+// connection's xhr_send take the pooled connection, and closes the first.
+func TestFakeCloseSparesPooledConn(t *testing.T) {
+	fs := newFake(t, false, func(w http.ResponseWriter, r *http.Request, ep string, n int) {
+		switch ep {
+		case "xhr_streaming":
+			serve(w, r, XHRStreaming, true, "o")
+		case "xhr_send":
+			io.ReadAll(r.Body)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	ctx := testCtx(t, 10*time.Second)
+	hc := httpClient(t)
+	opts := &Options{Transports: []Transport{XHRStreaming}, HTTPClient: hc}
+
+	var armB atomic.Bool
+	gotB := make(chan struct{}, 1)
+	bCtx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Reused && armB.CompareAndSwap(true, false) {
+				gotB <- struct{}{}
+			}
+		},
+	})
+	b, err := Dial(bCtx, fs.url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(1000, "")
+
+	var armA atomic.Bool
+	var a *Conn
+	closed := make(chan error, 1)
+	bFlushed := make(chan error, 1)
+	aCtx := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		PutIdleConn: func(err error) {
+			if err != nil || !armA.CompareAndSwap(true, false) {
+				return
+			}
+			// a's xhr_send answer is in; its connection is in the pool
+			// and the request has not returned yet.
+			armB.Store(true)
+			if err := b.Send(ctx, "b"); err != nil {
+				t.Errorf("b.Send: %v", err)
+			}
+			go func() { bFlushed <- b.Flush(ctx) }()
+			select {
+			case <-gotB:
+			case <-time.After(2 * time.Second):
+				t.Error("b's xhr_send did not take the pooled connection")
+			}
+			go func() { closed <- a.Close(1000, "") }()
+			// Give a cancellation time to act (it takes microseconds);
+			// less than the grace Close gives a send in flight.
+			select {
+			case err := <-bFlushed:
+				bFlushed <- err
+			case <-time.After(200 * time.Millisecond):
+			}
+		},
+	})
+	a, err = Dial(aCtx, fs.url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	armA.Store(true)
+	if err := a.Send(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("a.Close: %v", err)
+	}
+	if err := <-bFlushed; err != nil {
+		t.Fatalf("b's xhr_send, on the connection a's send returned to the pool, failed: %v", err)
+	}
 }

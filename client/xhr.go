@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,9 +23,24 @@ type httpTransport struct {
 	sendURL string
 
 	// ctx is the connection's lifetime; abort cancels it, which aborts the
-	// receiving request and any xhr_send in flight.
+	// receiving request.
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// sendCtx carries the xhr_send requests. abort cancels it at once when
+	// no xhr_send is in flight, otherwise when the one in flight returns
+	// or after sendAbortGrace, whichever comes first. Cancelling a request
+	// while its bodiless answer (the 204 of xhr_send) is being delivered
+	// can break an unrelated request of the same http.Client: net/http
+	// puts the connection back in its pool before the request returns,
+	// and the cancellation then closes it under the request that took it
+	// from the pool, which fails with "context canceled".
+	sendCtx    context.Context
+	sendCancel context.CancelFunc
+	sendMu     sync.Mutex
+	sending    bool // an xhr_send is in flight
+	aborted    bool // abort was called
+	sendTimer  *time.Timer
 
 	// The current receiving response; owned by the receiving side.
 	body      io.ReadCloser
@@ -47,6 +63,7 @@ func newHTTPTransport(ctx context.Context, cfg *config, u *url.URL, kind Transpo
 	}
 	t.sendURL = su.String()
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	t.sendCtx, t.sendCancel = context.WithCancel(context.WithoutCancel(ctx))
 	return t
 }
 
@@ -171,12 +188,20 @@ func (t *httpTransport) send(msgs []string) error {
 	// A new buffer each time: the request body may still be read after Do
 	// returns.
 	body := appendPayload(nil, msgs)
-	req, err := http.NewRequestWithContext(t.ctx, http.MethodPost, t.sendURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(t.sendCtx, http.MethodPost, t.sendURL, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header = t.cfg.header.Clone()
 	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	t.sendMu.Lock()
+	if t.aborted {
+		t.sendMu.Unlock()
+		return context.Canceled
+	}
+	t.sending = true
+	t.sendMu.Unlock()
+	defer t.sendDone()
 	resp, err := t.cfg.httpClient.Do(req)
 	if err != nil {
 		return err
@@ -189,7 +214,41 @@ func (t *httpTransport) send(msgs []string) error {
 	return nil
 }
 
+// sendDone ends the xhr_send in flight: the send context is cancelled now
+// if abort was called meanwhile.
+func (t *httpTransport) sendDone() {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	t.sending = false
+	if t.aborted {
+		t.stopSendLocked()
+	}
+}
+
+func (t *httpTransport) stopSendLocked() {
+	t.sendCancel()
+	if t.sendTimer != nil {
+		t.sendTimer.Stop()
+		t.sendTimer = nil
+	}
+}
+
 // closeHandshake: SockJS has no way to close from the client over HTTP.
 func (t *httpTransport) closeHandshake(int, string) bool { return false }
 
-func (t *httpTransport) abort() { t.cancel() }
+// abort ends the receiving request at once and the xhr_send in flight, if
+// any, once it returns or after sendAbortGrace (see sendCtx).
+func (t *httpTransport) abort() {
+	t.cancel()
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	if t.aborted {
+		return
+	}
+	t.aborted = true
+	if !t.sending {
+		t.stopSendLocked()
+		return
+	}
+	t.sendTimer = time.AfterFunc(sendAbortGrace, t.sendCancel)
+}
