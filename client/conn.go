@@ -220,11 +220,11 @@ func (c *Conn) Recv(ctx context.Context) (string, error) {
 // On the websocket transports it sends a WebSocket close frame with code and
 // reason and waits up to a second for the server's reply; the HTTP
 // transports have no way to send a close, so their requests are simply
-// aborted, which the server sees as the client going away, except that an
-// xhr_send POST in flight is given up to a second to be answered (aborting
-// it as its answer arrives could make net/http fail another request on
-// the same http.Client). Messages queued by Send and not yet delivered are
-// dropped: call Flush first to deliver them.
+// aborted, which the server sees as the client going away, except an
+// xhr_send POST whose answer has begun to arrive: Close waits for the rest
+// of it, up to 10 seconds (aborting it then could make net/http fail another
+// request on the same http.Client). Messages queued by Send and not yet
+// delivered are dropped: call Flush first to deliver them.
 //
 // code must be 1000 or in 3000-4999 and reason at most 123 bytes, as in the
 // WebSocket API; otherwise Close still closes the connection, with 1000 and

@@ -1148,8 +1148,7 @@ func TestFakeCloseSparesPooledConn(t *testing.T) {
 				t.Error("b's xhr_send did not take the pooled connection")
 			}
 			go func() { closed <- a.Close(1000, "") }()
-			// Give a cancellation time to act (it takes microseconds);
-			// less than the grace Close gives a send in flight.
+			// Give a cancellation time to act (it takes microseconds).
 			select {
 			case err := <-bFlushed:
 				bFlushed <- err
@@ -1170,5 +1169,46 @@ func TestFakeCloseSparesPooledConn(t *testing.T) {
 	}
 	if err := <-bFlushed; err != nil {
 		t.Fatalf("b's xhr_send, on the connection a's send returned to the pool, failed: %v", err)
+	}
+}
+
+// Close waits for an xhr_send answer that has begun to arrive (see
+// TestFakeCloseSparesPooledConn), but not forever: a server that sends the
+// first bytes of an answer and stalls is cut off after sendAnswerWait.
+func TestFakeCloseStalledSendAnswer(t *testing.T) {
+	defer func(d time.Duration) { sendAnswerWait = d }(sendAnswerWait)
+	sendAnswerWait = 300 * time.Millisecond
+	fs := newFake(t, false, func(w http.ResponseWriter, r *http.Request, ep string, n int) {
+		switch ep {
+		case "xhr_streaming":
+			serve(w, r, XHRStreaming, true, "o")
+		case "xhr_send":
+			io.ReadAll(r.Body)
+			c, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			brw.WriteString("HTTP/1.1 204 No Content\r\n") // and no end of the headers
+			brw.Flush()
+			io.Copy(io.Discard, c) // until the client goes
+		}
+	})
+	ctx := testCtx(t, 10*time.Second)
+	c := dial(t, fs.url, XHRStreaming, nil)
+	if err := c.Send(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	for fs.count("xhr_send") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // for the client to read the first bytes
+	start := time.Now()
+	if err := c.Close(1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < sendAnswerWait || d > sendAnswerWait+2*time.Second {
+		t.Fatalf("Close returned after %v; want the answer waited for %v, then cut off", d, sendAnswerWait)
 	}
 }

@@ -145,7 +145,6 @@ const (
 	defaultMaxSendQueue     = 1 << 20
 	messageOverhead         = 16 // queue accounting per message
 	closeHandshakeTimeout   = time.Second
-	sendAbortGrace          = time.Second // see httpTransport.sendCtx
 	maxCloseReasonBytes     = 123
 	maxErrorBodyBytes       = 4096
 	sessionIDLength         = 16

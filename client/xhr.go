@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -27,20 +28,15 @@ type httpTransport struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	// sendCtx carries the xhr_send requests. abort cancels it at once when
-	// no xhr_send is in flight, otherwise when the one in flight returns
-	// or after sendAbortGrace, whichever comes first. Cancelling a request
-	// while its bodiless answer (the 204 of xhr_send) is being delivered
-	// can break an unrelated request of the same http.Client: net/http
-	// puts the connection back in its pool before the request returns,
-	// and the cancellation then closes it under the request that took it
-	// from the pool, which fails with "context canceled".
-	sendCtx    context.Context
-	sendCancel context.CancelFunc
-	sendMu     sync.Mutex
-	sending    bool // an xhr_send is in flight
-	aborted    bool // abort was called
-	sendTimer  *time.Timer
+	// sendCtx carries the values of the dial context to xhr_send requests;
+	// each request gets its own cancellation (see sendState), because
+	// cancelling one at the wrong moment breaks other requests of the same
+	// http.Client.
+	sendCtx   context.Context
+	sendMu    sync.Mutex
+	cur       *sendState // the xhr_send in flight, or nil
+	aborted   bool       // abort was called: no more xhr_send
+	sendTimer *time.Timer
 
 	// The current receiving response; owned by the receiving side.
 	body      io.ReadCloser
@@ -63,7 +59,7 @@ func newHTTPTransport(ctx context.Context, cfg *config, u *url.URL, kind Transpo
 	}
 	t.sendURL = su.String()
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	t.sendCtx, t.sendCancel = context.WithCancel(context.WithoutCancel(ctx))
+	t.sendCtx = context.WithoutCancel(ctx)
 	return t
 }
 
@@ -183,13 +179,39 @@ func (t *httpTransport) endResponse() {
 
 func (t *httpTransport) release() { t.endResponse() }
 
+// sendState is one xhr_send in flight.
+//
+// abort must not cancel an xhr_send whose answer is arriving. net/http puts
+// the connection of an answer without a body (the 204 of xhr_send) back in
+// its pool before the request returns; a cancellation in that moment
+// closes the connection under whichever request took it from the pool
+// (another session sharing the http.Client), and that request fails with
+// "context canceled" (a POST is not retried). So abort cancels the request
+// only while no byte of the answer has been read (answered, set from the
+// GotFirstResponseByte trace hook under sendMu), and if the answer's first
+// byte comes after the cancellation, the hook holds net/http's read loop
+// until the request has returned: by then the connection is closed, and
+// net/http does not pool a closed connection. An answer that has begun is
+// waited for, up to sendAnswerWait.
+type sendState struct {
+	cancel   context.CancelFunc
+	answered bool          // the first byte of the answer was read; guarded by sendMu
+	done     chan struct{} // closed when Do has returned
+}
+
 // send POSTs msgs to xhr_send as one JSON array.
 func (t *httpTransport) send(msgs []string) error {
 	// A new buffer each time: the request body may still be read after Do
 	// returns.
 	body := appendPayload(nil, msgs)
-	req, err := http.NewRequestWithContext(t.sendCtx, http.MethodPost, t.sendURL, bytes.NewReader(body))
+	ctx, cancel := context.WithCancel(t.sendCtx)
+	st := &sendState{cancel: cancel, done: make(chan struct{})}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotFirstResponseByte: func() { t.answering(ctx, st) },
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.sendURL, bytes.NewReader(body))
 	if err != nil {
+		cancel()
 		return err
 	}
 	req.Header = t.cfg.header.Clone()
@@ -197,47 +219,56 @@ func (t *httpTransport) send(msgs []string) error {
 	t.sendMu.Lock()
 	if t.aborted {
 		t.sendMu.Unlock()
+		cancel()
 		return context.Canceled
 	}
-	t.sending = true
+	t.cur = st
 	t.sendMu.Unlock()
-	defer t.sendDone()
 	resp, err := t.cfg.httpClient.Do(req)
+	if err == nil {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBodyBytes))
+		resp.Body.Close()
+	}
+	t.sendMu.Lock()
+	t.cur = nil
+	if t.sendTimer != nil {
+		t.sendTimer.Stop()
+		t.sendTimer = nil
+	}
+	t.sendMu.Unlock()
+	cancel()
+	close(st.done)
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBodyBytes))
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
 		return &StatusError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode}
 	}
 	return nil
 }
 
-// sendDone ends the xhr_send in flight: the send context is cancelled now
-// if abort was called meanwhile.
-func (t *httpTransport) sendDone() {
+// answering runs in net/http's read loop when the first byte of the answer
+// to the xhr_send st has been read (see sendState).
+func (t *httpTransport) answering(ctx context.Context, st *sendState) {
 	t.sendMu.Lock()
-	defer t.sendMu.Unlock()
-	t.sending = false
-	if t.aborted {
-		t.stopSendLocked()
+	if ctx.Err() == nil {
+		st.answered = true
+		t.sendMu.Unlock()
+		return
 	}
+	t.sendMu.Unlock()
+	<-st.done
 }
 
-func (t *httpTransport) stopSendLocked() {
-	t.sendCancel()
-	if t.sendTimer != nil {
-		t.sendTimer.Stop()
-		t.sendTimer = nil
-	}
-}
+// sendAnswerWait bounds how long abort waits for the rest of an xhr_send
+// answer that has begun to arrive (see sendState); a variable for tests.
+var sendAnswerWait = 10 * time.Second
 
 // closeHandshake: SockJS has no way to close from the client over HTTP.
 func (t *httpTransport) closeHandshake(int, string) bool { return false }
 
-// abort ends the receiving request at once and the xhr_send in flight, if
-// any, once it returns or after sendAbortGrace (see sendCtx).
+// abort ends the receiving request at once, and the xhr_send in flight at
+// once unless its answer has begun to arrive (see sendState).
 func (t *httpTransport) abort() {
 	t.cancel()
 	t.sendMu.Lock()
@@ -246,9 +277,11 @@ func (t *httpTransport) abort() {
 		return
 	}
 	t.aborted = true
-	if !t.sending {
-		t.stopSendLocked()
-		return
+	switch st := t.cur; {
+	case st == nil:
+	case !st.answered:
+		st.cancel()
+	default:
+		t.sendTimer = time.AfterFunc(sendAnswerWait, st.cancel)
 	}
-	t.sendTimer = time.AfterFunc(sendAbortGrace, t.sendCancel)
 }
