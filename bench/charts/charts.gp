@@ -12,23 +12,23 @@ set xtics noenhanced
 set key noenhanced
 set xrange [-0.6:*]
 set output '../bench/charts/websocket.png'
-set title "SockJS websocket: throughput relative to igm/sockjs-go (= 1), median of 3 rounds, C=10" noenhanced
+set title "SockJS websocket: throughput relative to igm/sockjs-go (= 1), median of 5 rounds, C=10" noenhanced
 set ylabel 'ratio'
 plot for [i=2:5] '../bench/charts/websocket.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/websocket.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
 set output '../bench/charts/websocket-raw.png'
-set title "raw websocket: throughput relative to igm/sockjs-go (= 1), median of 3 rounds, C=10" noenhanced
+set title "raw websocket: throughput relative to igm/sockjs-go (= 1), median of 5 rounds, C=10" noenhanced
 set ylabel 'ratio'
 plot for [i=2:5] '../bench/charts/websocket-raw.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/websocket-raw.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
 set output '../bench/charts/xhr-streaming.png'
-set title "xhr-streaming: throughput relative to igm/sockjs-go (= 1), median of 3 rounds, C=10" noenhanced
+set title "xhr-streaming: throughput relative to igm/sockjs-go (= 1), median of 5 rounds, C=10" noenhanced
 set ylabel 'ratio'
 plot for [i=2:5] '../bench/charts/xhr-streaming.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/xhr-streaming.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
 set output '../bench/charts/xhr-polling.png'
-set title "xhr-polling: throughput relative to igm/sockjs-go (= 1), median of 3 rounds, C=10" noenhanced
+set title "xhr-polling: throughput relative to igm/sockjs-go (= 1), median of 5 rounds, C=10" noenhanced
 set ylabel 'ratio'
 plot for [i=2:5] '../bench/charts/xhr-polling.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/xhr-polling.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
 set output '../bench/charts/eventsource.png'
-set title "eventsource: throughput relative to igm/sockjs-go (= 1), median of 3 rounds, C=10" noenhanced
+set title "eventsource: throughput relative to igm/sockjs-go (= 1), median of 5 rounds, C=10" noenhanced
 set ylabel 'ratio'
 plot for [i=2:5] '../bench/charts/eventsource.dat' using i:xtic(1) title word('ours igm node gorilla',i-1), for [i=2:5] '../bench/charts/eventsource.dat' using ($0+(i-3.5)*0.2):i:(sprintf('%.2f',column(i))) with labels offset 0,0.7 font ',9' notitle
 set output '../bench/charts/idle.png'
