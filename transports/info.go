@@ -13,7 +13,7 @@ import (
 // greeting answers the service's root URL.
 func (s *Server) greeting(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
-	h.Set("Content-Type", typeText)
+	set(h, "Content-Type", typeText)
 	w.Write([]byte("Welcome to SockJS!\n"))
 }
 
@@ -24,7 +24,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", typeJSON)
+	set(h, "Content-Type", typeJSON)
 	setNoCache(h)
 	setCORS(h, r)
 	var e [4]byte
@@ -75,14 +75,14 @@ func (s *Server) serveIframe(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	if s.frameAncestors != "" {
-		h.Set("Content-Security-Policy", s.frameAncestors)
+		set(h, "Content-Security-Policy", s.frameAncestors)
 	}
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == s.iframe.etag {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Content-Type", typeHTML)
+	set(h, "Content-Type", typeHTML)
 	setCacheable(h)
-	h.Set("ETag", s.iframe.etag)
+	set(h, "Etag", s.iframe.etag)
 	w.Write(s.iframe.body)
 }

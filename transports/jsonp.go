@@ -27,7 +27,7 @@ func (s *Server) jsonpSend(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.send(w, r, id, true) {
 		return
 	}
-	h.Set("Content-Type", typeText)
+	set(h, "Content-Type", typeText)
 	setNoCache(h)
 	w.Write([]byte("ok"))
 }

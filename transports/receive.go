@@ -154,20 +154,20 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", fr.contentType)
+	set(h, "Content-Type", fr.contentType)
 	setNoCache(h)
 	if fr.cors {
 		setCORS(h, r)
 	}
 	s.setCookie(h, r)
 	if fr.streaming {
-		h.Set("X-Accel-Buffering", "no")
+		set(h, "X-Accel-Buffering", "no")
 	}
 	if fr.callback {
-		h.Set("X-Content-Type-Options", "nosniff")
+		set(h, "X-Content-Type-Options", "nosniff")
 	}
 	if fr.framed && s.frameAncestors != "" {
-		h.Set("Content-Security-Policy", s.frameAncestors)
+		set(h, "Content-Security-Policy", s.frameAncestors)
 	}
 
 	rc := http.NewResponseController(w)
@@ -219,7 +219,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request, id string, fr *
 		if !fr.streaming {
 			// One frame: with its length known, headers and body leave in
 			// one write, instead of a chunk and then the final chunk.
-			h.Set("Content-Length", strconv.Itoa(len(*buf)))
+			set(h, "Content-Length", strconv.Itoa(len(*buf)))
 			w.WriteHeader(http.StatusOK)
 		}
 		ok := s.write(w, rc, *buf)

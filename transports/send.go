@@ -60,7 +60,7 @@ func sendFailed(w http.ResponseWriter, err error) {
 	case errors.Is(err, session.ErrClosed):
 		notFound(w, nil)
 	case errors.Is(err, session.ErrTooManySenders):
-		w.Header().Set("Retry-After", "1")
+		set(w.Header(), "Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many concurrent sends to this session\n")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// The client has gone.
@@ -85,7 +85,7 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, sess *sess
 		defer func() {
 			if !stop() {
 				// The deadline is (being) cut: the connection is not reused.
-				w.Header().Set("Connection", "close")
+				set(w.Header(), "Connection", "close")
 			}
 		}()
 	}
@@ -106,7 +106,7 @@ func (s *Server) readMessages(w http.ResponseWriter, r *http.Request, sess *sess
 	if err != nil {
 		// The rest of the body will not be read: close the connection
 		// after answering (net/http would otherwise wait for it).
-		w.Header().Set("Connection", "close")
+		set(w.Header(), "Connection", "close")
 		var mbe *http.MaxBytesError
 		if sess != nil && sess.Err() != nil {
 			notFound(w, r)

@@ -157,8 +157,8 @@ func notFoundHint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	set(h, "Content-Type", "text/plain; charset=UTF-8")
+	set(h, "X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusNotFound)
 	io.WriteString(w, "404 page not found\n\n"+
 		"sockjs: the handler serves paths relative to the prefix it is mounted at, and got "+strconv.Quote(r.URL.Path)+".\n"+
@@ -282,7 +282,7 @@ func allow(w http.ResponseWriter, r *http.Request, methods string) bool {
 	if methodIn(r.Method, methods) {
 		return true
 	}
-	w.Header().Set("Allow", methods)
+	set(w.Header(), "Allow", methods)
 	w.WriteHeader(http.StatusMethodNotAllowed)
 	return false
 }
@@ -311,8 +311,8 @@ func methodIn(m, methods string) bool {
 
 func notFound(w http.ResponseWriter, _ *http.Request) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("X-Content-Type-Options", "nosniff")
+	set(h, "Content-Type", "text/plain; charset=UTF-8")
+	set(h, "X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusNotFound)
 	w.Write([]byte("404 page not found\n"))
 }
@@ -320,9 +320,9 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 // fail answers a request with status and a one-line plain-text body.
 func fail(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", noCache)
+	set(h, "Content-Type", "text/plain; charset=UTF-8")
+	set(h, "X-Content-Type-Options", "nosniff")
+	set(h, "Cache-Control", noCache)
 	w.WriteHeader(status)
 	w.Write([]byte(msg))
 }
@@ -331,15 +331,15 @@ func fail(w http.ResponseWriter, status int, msg string) {
 func openFailed(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, session.ErrShuttingDown):
-		w.Header().Set("Retry-After", "1")
+		set(w.Header(), "Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "server shutting down\n")
 	case errors.Is(err, session.ErrBoundElsewhere):
 		notFound(w, nil)
 	case errors.Is(err, session.ErrTooManyForClient):
-		w.Header().Set("Retry-After", "1")
+		set(w.Header(), "Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many sessions from this client (see Options.MaxSessionsPerClient)\n")
 	case errors.Is(err, session.ErrTooManySessions):
-		w.Header().Set("Retry-After", "1")
+		set(w.Header(), "Retry-After", "1")
 		fail(w, http.StatusServiceUnavailable, "too many sessions (see Options.MaxSessions)\n")
 	case errors.Is(err, session.ErrRequestTooLarge):
 		fail(w, http.StatusRequestHeaderFieldsTooLarge, "request URL and headers too large to open a session (see Options.MaxRequestBytes)\n")

@@ -23,7 +23,7 @@ func (s *Server) xhrSend(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.send(w, r, id, false) {
 		return
 	}
-	h.Set("Content-Type", typeText)
+	set(h, "Content-Type", typeText)
 	setNoCache(h)
 	w.WriteHeader(http.StatusNoContent)
 }

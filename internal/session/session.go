@@ -104,7 +104,12 @@ type Session struct {
 	read        ReadState   // who reads the connection, when there is a puller
 	recvWaiters int         // Recv callers waiting on inWake
 	timer       *time.Timer // disconnect delay; nil for detached sessions
-	finalized   bool
+	// heartbeat is the heartbeat timer of pulling receivers (Next), made
+	// by the first and reused by the next ones (one per poll otherwise).
+	// Only the attached receiver's owner touches it: attachments are
+	// exclusive, and Release (under mu) precedes the next Attach.
+	heartbeat *time.Timer
+	finalized bool
 
 	ext any // Config.Wrap's value
 }
@@ -512,10 +517,9 @@ func (s *Session) Attach(ctx context.Context) (*Receiver, error) {
 // goroutine holds its transport's writer role (Poll, Pending) and by its
 // reader goroutine (Release); the transport makes those exclusive.
 type Receiver struct {
-	s         *Session
-	heartbeat *time.Timer
-	released  bool
-	one       [1]Message // the batch Poll returns when one message is queued
+	s        *Session
+	released bool
+	one      [1]Message // the batch Poll returns when one message is queued
 }
 
 // Next returns the next frame to write: the open frame first, then every
@@ -529,18 +533,18 @@ func (r *Receiver) Next(ctx context.Context) (Frame, error) {
 		if ok {
 			return f, nil
 		}
-		if r.heartbeat == nil {
-			r.heartbeat = time.NewTimer(s.table.cfg.HeartbeatDelay)
+		if s.heartbeat == nil {
+			s.heartbeat = time.NewTimer(s.table.cfg.HeartbeatDelay)
 		} else {
-			r.heartbeat.Reset(s.table.cfg.HeartbeatDelay)
+			s.heartbeat.Reset(s.table.cfg.HeartbeatDelay)
 		}
 		select {
 		case <-wake:
-			r.heartbeat.Stop()
-		case <-r.heartbeat.C:
+			s.heartbeat.Stop()
+		case <-s.heartbeat.C:
 			return Frame{Kind: HeartbeatFrame}, nil
 		case <-ctx.Done():
-			r.heartbeat.Stop()
+			s.heartbeat.Stop()
 			return Frame{}, ctx.Err()
 		}
 	}
@@ -659,10 +663,10 @@ func (r *Receiver) Release(cause *CloseError) {
 		return
 	}
 	r.released = true
-	if r.heartbeat != nil {
-		r.heartbeat.Stop()
-	}
 	s := r.s
+	if s.heartbeat != nil {
+		s.heartbeat.Stop()
+	}
 	s.mu.Lock()
 	if s.receiver == r {
 		s.receiver = nil
