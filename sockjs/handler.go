@@ -191,9 +191,15 @@ func (h *Handler) Sessions() int { return h.table.Len() }
 // SockJS client sends those. A *Handler routes on the path after the
 // prefix without copying the request, as http.StripPrefix would; its
 // sessions' Request keeps the URL as sent. Any other handler is mounted
-// with http.StripPrefix.
+// with http.StripPrefix. A prefix of "/" (or "") mounts h at the root:
+// h gets every path mux has no other pattern for.
 func Mount(mux *http.ServeMux, prefix string, h http.Handler) {
 	prefix = "/" + strings.Trim(prefix, "/")
+	if prefix == "/" {
+		// Nothing to strip: h routes on the whole path ("/info").
+		mux.Handle("/", h)
+		return
+	}
 	sh := http.StripPrefix(prefix, h)
 	if hh, ok := h.(*Handler); ok {
 		// The handler routes on the path after the prefix itself:

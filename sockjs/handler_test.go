@@ -95,6 +95,36 @@ func TestMountPrefixes(t *testing.T) {
 	}
 }
 
+// TestMountRoot: a handler mounted at the root serves the whole tree
+// beside the mux's other patterns.
+func TestMountRoot(t *testing.T) {
+	for _, prefix := range []string{"/", ""} {
+		h := sockjs.New(func(sockjs.Session) {}, nil)
+		mux := http.NewServeMux()
+		sockjs.Mount(mux, prefix, h)
+		mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+		ts := httptest.NewServer(mux)
+		for _, tt := range []struct {
+			path   string
+			status int
+			body   string
+		}{
+			{"/", 200, "Welcome to SockJS!\n"},
+			{"/info", 200, `"origins":["*:*"]`},
+			{"/000/abc/xhr_streaming", 405, ""}, // GET: the route exists
+			{"/health", 200, "ok"},
+			{"/a/b/c/d", 404, "404"},
+		} {
+			status, body := get(t, ts.URL+tt.path)
+			if status != tt.status || !strings.Contains(body, tt.body) {
+				t.Errorf("Mount(%q): GET %s = %d %q, want %d with %q", prefix, tt.path, status, body, tt.status, tt.body)
+			}
+		}
+		ts.Close()
+		h.Shutdown(context.Background())
+	}
+}
+
 func TestOptionsZeroValueAndCopy(t *testing.T) {
 	opts := &sockjs.Options{AllowedOrigins: []string{"*"}}
 	h := sockjs.New(func(sockjs.Session) {}, opts)
